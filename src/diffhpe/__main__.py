@@ -1,0 +1,5 @@
+import sys
+
+from diffhpe.cli import main
+
+sys.exit(main())
