@@ -1,0 +1,56 @@
+"""Diffusion core: schedules, training loss, DDPM/DDIM samplers, hypothesis aggregation.
+
+Schedule, sampler and network stay separate: the network is any callable
+``model(x_t (B, T, J, 3), t (B,) long, cond) -> eps_hat (B, T, J, 3)``. Step index ``t`` in
+``0..T-1`` is the paper's ``t + 1`` (see ``schedule.py``).
+"""
+
+from __future__ import annotations
+
+from .aggregate import aggregate, hypothesis_std, oracle_best
+from .samplers import (
+    DDIMSampler,
+    DDPMSampler,
+    Sampler,
+    sample,
+    sample_hypotheses,
+    tile_cond,
+)
+from .schedule import (
+    SCHEDULES,
+    Model,
+    NoiseSchedule,
+    add_noise,
+    cosine_schedule,
+    gather,
+    linear_schedule,
+    make_schedule,
+    predict_eps,
+    predict_x0,
+    sample_noise,
+    training_loss,
+)
+
+__all__ = [
+    "SCHEDULES",
+    "DDIMSampler",
+    "DDPMSampler",
+    "Model",
+    "NoiseSchedule",
+    "Sampler",
+    "add_noise",
+    "aggregate",
+    "cosine_schedule",
+    "gather",
+    "hypothesis_std",
+    "linear_schedule",
+    "make_schedule",
+    "oracle_best",
+    "predict_eps",
+    "predict_x0",
+    "sample",
+    "sample_hypotheses",
+    "sample_noise",
+    "tile_cond",
+    "training_loss",
+]

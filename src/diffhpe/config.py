@@ -1,0 +1,242 @@
+"""Typed run configuration: YAML presets + ``key=value`` overrides -> dataclasses.
+
+Unknown keys are errors (naming the file and the key), so a typo never silently falls
+back to a default. The resolved config travels inside every checkpoint as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+
+@dataclass
+class DataConfig:
+    """Which data, which windows, which training-time occlusions."""
+
+    kind: str = "open"  # "open" (diffhpe data build) or "h36m" (VideoPose3D files)
+    root: str = "data/open"
+    detector: str = "det"  # 2D file suffix: "det", "gt"; Human3.6M: "cpn_ft_h36m_dbb", ...
+    length: int = 27  # window length L
+    train_split: str = "train"
+    val_split: str = "validation"
+    mirror: bool = True  # left/right mirror augmentation, p = 0.5
+    occlusion: str = "none"  # training occlusion spec, see diffhpe.data.occlusion
+    val_cameras: list[str] | None = None  # None: all four
+    val_stride: int = 1  # keep every k-th frame of validation sequences
+    val_max_windows: int = 0  # 0: all validation windows
+
+
+@dataclass
+class MixSTEParams:
+    """MixSTE (Zhang et al. 2022); defaults = the paper's conditioner preset."""
+
+    dim: int = 64
+    depth: int = 8
+    heads: int = 8
+    mlp_ratio: float = 2.0
+    dropout: float = 0.1
+    attn_dropout: float = 0.0
+    drop_path: float = 0.1
+    in_channels: int = 2
+
+
+@dataclass
+class DenoiserParams:
+    """The graph denoiser of paper section 3.3."""
+
+    channels: int = 64
+    num_blocks: int = 16
+    step_embed_dim: int = 128
+    dropout: float = 0.27
+    temporal_mixing: str = "relative"
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "wrapper"  # "mixste" | "diffhpe2d" | "wrapper"
+    mixste: MixSTEParams = field(default_factory=MixSTEParams)
+    denoiser: DenoiserParams = field(default_factory=DenoiserParams)
+    backbone: str | None = None  # wrapper: path of the trained MixSTE checkpoint
+    use_visibility: bool = False  # diffhpe2d: feed the visibility mask as a channel
+
+
+@dataclass
+class DiffusionConfig:
+    schedule: str = "cosine"
+    num_steps: int = 50  # T
+    sampler: str = "ddim"  # "ddpm" | "ddim"
+    sample_steps: int = 10  # DDIM steps K (ignored by DDPM, which uses T)
+    eta: float = 0.0
+    hypotheses: int = 5  # H
+    aggregation: str = "mean"
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 200
+    lr: float = 2.7e-4
+    weight_decay: float = 1e-6
+    max_steps: int = 10000
+    max_minutes: float = 0.0  # 0: no wall-time limit
+    val_every: int = 500  # steps between validations
+    plateau_factor: float = 0.5  # the paper's "factor of 2"
+    plateau_patience: int = 10  # validations without improvement before lowering lr
+    min_lr: float = 1e-6
+    grad_clip: float = 0.0  # 0: off
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    log_every: int = 20
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    threads: int = 0  # torch CPU threads; 0: torch's default
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    out_dir: str = "runs/default"
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check/convert one YAML value against a dataclass field type."""
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin is not None and type(None) in get_args(tp):  # Optional[X]
+        if value is None:
+            return None
+        inner = [a for a in get_args(tp) if a is not type(None)][0]
+        return _coerce(value, inner, where)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        (inner,) = get_args(tp)
+        return [_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
+    """Build dataclass ``cls`` from a nested dict; unknown keys are errors."""
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys: {sorted(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def _deep_update(base: dict, upd: dict) -> dict:
+    for k, v in upd.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _deep_update(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def preset_path(name: str) -> Path:
+    """A preset shipped with the package (``configs/<name>.yaml``) or a file path."""
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    packaged = Path(str(resources.files("diffhpe") / "configs" / f"{name}.yaml"))
+    if packaged.exists():
+        return packaged
+    raise FileNotFoundError(f"no config file {name!r} and no preset of that name; presets: {list_presets()}")
+
+
+def list_presets() -> list[str]:
+    d = Path(str(resources.files("diffhpe") / "configs"))
+    return sorted(p.stem for p in d.glob("*.yaml"))
+
+
+def parse_override(item: str) -> dict[str, Any]:
+    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}``, value parsed as YAML."""
+    if "=" not in item:
+        raise ValueError(f"override {item!r}: expected key=value, e.g. train.lr=1e-4")
+    key, raw = item.split("=", 1)
+    value = yaml.safe_load(raw) if raw != "" else ""
+    out: dict[str, Any] = {}
+    cur = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def load_config(path_or_preset: str | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Resolve a preset/file plus overrides into a validated :class:`RunConfig`."""
+    data: dict[str, Any] = {}
+    where = "config"
+    if path_or_preset:
+        path = preset_path(path_or_preset)
+        where = str(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: invalid YAML ({e})") from e
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: top level must be a mapping")
+        data = loaded
+    for item in overrides or []:
+        _deep_update(data, parse_override(item))
+    cfg = from_dict(RunConfig, data, where)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: RunConfig) -> None:
+    """Cross-field checks with messages naming the field."""
+    if cfg.model.kind not in ("mixste", "diffhpe2d", "wrapper"):
+        raise ValueError(f"model.kind must be 'mixste', 'diffhpe2d' or 'wrapper', got {cfg.model.kind!r}")
+    if cfg.data.length < 1:
+        raise ValueError(f"data.length must be >= 1, got {cfg.data.length}")
+    if cfg.diffusion.sampler not in ("ddpm", "ddim"):
+        raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {cfg.diffusion.sampler!r}")
+    if not 1 <= cfg.diffusion.sample_steps <= cfg.diffusion.num_steps:
+        raise ValueError(f"diffusion.sample_steps must be in 1..{cfg.diffusion.num_steps}")
+    if cfg.diffusion.hypotheses < 1:
+        raise ValueError("diffusion.hypotheses must be >= 1")
+    if cfg.train.batch_size < 1 or cfg.train.lr <= 0:
+        raise ValueError("train.batch_size must be >= 1 and train.lr > 0")
+
+
+def config_to_json(cfg: RunConfig) -> str:
+    return json.dumps(to_dict(cfg), sort_keys=True)
+
+
+def config_from_json(text: str, where: str = "checkpoint") -> RunConfig:
+    return from_dict(RunConfig, json.loads(text), where)

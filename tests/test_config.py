@@ -1,0 +1,46 @@
+import pytest
+
+from diffhpe.config import RunConfig, list_presets, load_config, parse_override
+
+
+def test_every_preset_loads_and_validates():
+    names = list_presets()
+    assert {"mixste-paper", "diffhpe2d-paper", "wrapper-paper", "tiny"} <= set(names)
+    for name in names:
+        cfg = load_config(name)
+        assert isinstance(cfg, RunConfig)
+
+
+def test_paper_presets_hold_table_1():
+    m, d, w = load_config("mixste-paper"), load_config("diffhpe2d-paper"), load_config("wrapper-paper")
+    assert (m.train.batch_size, m.train.lr, m.model.mixste.dropout) == (1024, 4e-5, 0.1)
+    assert (d.train.batch_size, d.train.lr, d.model.denoiser.dropout) == (200, 8e-4, 0.03)
+    assert (w.train.batch_size, w.train.lr, w.model.denoiser.dropout) == (200, 2.7e-4, 0.27)
+    for c in (m, d, w):
+        assert c.train.weight_decay == 1e-6 and c.data.length == 27
+    assert (m.model.mixste.depth, m.model.mixste.dim, m.model.mixste.heads, m.model.mixste.mlp_ratio) == (8, 64, 8, 2.0)
+    assert (w.model.denoiser.num_blocks, w.model.denoiser.channels, w.diffusion.num_steps) == (16, 64, 50)
+
+
+def test_overrides_and_types():
+    cfg = load_config("tiny", ["train.lr=0.5", "data.occlusion=mix", "model.kind=wrapper", "data.val_cameras=[a, b]"])
+    assert cfg.train.lr == 0.5 and cfg.data.occlusion == "mix" and cfg.model.kind == "wrapper"
+    assert cfg.data.val_cameras == ["a", "b"]
+    assert parse_override("a.b=3") == {"a": {"b": 3}}
+
+
+def test_unknown_keys_and_bad_values_are_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['lrr'\]"):
+        load_config("tiny", ["train.lrr=1"])
+    with pytest.raises(ValueError, match="train.batch_size: expected an integer"):
+        load_config("tiny", ["train.batch_size=abc"])
+    with pytest.raises(ValueError, match="model.kind"):
+        load_config("tiny", ["model.kind=gan"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: 3\n")
+    with pytest.raises(ValueError, match=r"bad.yaml.train: unknown key"):
+        load_config(str(bad))
+    with pytest.raises(FileNotFoundError, match="no config file"):
+        load_config("nonexistent-preset")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_override("train.lr")
