@@ -1,0 +1,65 @@
+"""Predicting 3D from 2D windows with any diffhpe model (paper section 3.5).
+
+Shapes: x2d ``(B, T, J, 2)`` normalised, visible ``(B, T, J)`` bool, predictions
+``(B, T, J, 3)`` root-relative camera metres, hypotheses ``(H, B, T, J, 3)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from diffhpe.config import DiffusionConfig
+from diffhpe.diffusion import DDIMSampler, DDPMSampler, aggregate, make_schedule, sample_hypotheses
+from diffhpe.diffusion.schedule import NoiseSchedule
+
+
+@dataclass
+class Prediction:
+    pose: Tensor  # (B, T, J, 3) aggregated, root-relative
+    hypotheses: Tensor | None = None  # (H, B, T, J, 3), diffusion models only
+
+
+def make_sampler(diff: DiffusionConfig, schedule: NoiseSchedule | None = None) -> DDPMSampler | DDIMSampler:
+    """The sampler named by ``diff.sampler``: DDPM over all T steps, or DDIM with K steps."""
+    schedule = schedule or make_schedule(diff.schedule, diff.num_steps)
+    if diff.sampler == "ddpm":
+        return DDPMSampler(schedule)
+    if diff.sampler == "ddim":
+        return DDIMSampler(schedule, diff.sample_steps, eta=diff.eta)
+    raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {diff.sampler!r}")
+
+
+def is_diffusion(model: nn.Module) -> bool:
+    return hasattr(model, "condition")
+
+
+def _root_relative(x: Tensor) -> Tensor:
+    return x - x[..., :1, :]
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    x2d: Tensor,
+    visible: Tensor | None,
+    diff: DiffusionConfig,
+    generator: torch.Generator | None = None,
+    sampler: DDPMSampler | DDIMSampler | None = None,
+    keep_hypotheses: bool = False,
+) -> Prediction:
+    """Lift a batch of windows. The conditioning is computed once for all steps and
+    hypotheses; the H hypotheses run as one batch of B * H windows."""
+    if not is_diffusion(model):
+        return Prediction(_root_relative(model(x2d)))
+    cond = model.condition(x2d, visible)
+    sampler = sampler or make_sampler(diff)
+    b, t, j, _ = x2d.shape
+    hyps = sample_hypotheses(
+        sampler, model, cond, (b, t, j, 3), diff.hypotheses, generator, device=x2d.device, dtype=x2d.dtype
+    )
+    hyps = _root_relative(hyps)
+    pose = aggregate(hyps, diff.aggregation)
+    return Prediction(pose, hyps if keep_hypotheses else None)

@@ -1,0 +1,460 @@
+"""Motion-capture clips (ASF/AMC, BVH) as the 17 Human3.6M joints, metres, z up.
+
+Shapes: N frames, P forward-kinematics (FK) points of a file's own skeleton, J = 17.
+
+Pipeline of :func:`load_motion`:
+
+1. read the file and run FK on its FULL skeleton (:mod:`diffhpe.io.asfamc`,
+   :mod:`diffhpe.io.bvh`) -> :class:`Kinematics`, (N, P, 3) in file units and axes;
+2. map to the 17 joints with the skeleton kind's joint map (below);
+3. scale to metres; turn the file's y-up world into z up with the proper rotation
+   (x, y, z) -> (x, -z, y) (det = +1, so left stays left);
+4. put the floor at z = 0: the floor is the 1st percentile over frames of the per-frame
+   lowest foot point (the ankles' FK points and all their descendants: heel, toes, end
+   sites). A percentile, not the minimum, so one glitch frame does not lift the clip;
+   x and y are left as in the file;
+5. resample linearly in time from the file's rate (120 Hz here) to ``fps_out``.
+
+Joint maps: each Human3.6M joint is an expression over FK point names, terms joined
+by ``+``: ``"name"``, ``"0.5*a + 0.5*b"`` (weights sum to 1: an affine combination,
+so it commutes with the rigid change of axes), and ``"name@(x, y, z)"``: the point
+plus an offset (file units) in that point's local frame. FK point names:
+
+- ASF/AMC: ``root``; ``<bone>:start`` and ``<bone>:end`` for each bone (a bone starts
+  where its parent ends; local frame = the bone's global rotation L).
+- BVH: each joint's name (its origin; local frame = the joint's global rotation, the
+  frame its children's offsets live in), ``<joint>:end`` for an End Site.
+
+===========  ============================  ====================  =========================
+H36M joint   acclaim (CMU, HDM05 ASF/AMC)  daz (cgspeed BVH)     cmu131 (bvh11 BVH)
+===========  ============================  ====================  =========================
+Pelvis       root                          hip                   Hips
+R/LHip       r/lfemur:start                r/lThigh              Right/LeftHip
+R/LKnee      r/ltibia:start                r/lShin               Right/LeftKnee
+R/LAnkle     r/lfoot:start                 r/lFoot               Right/LeftAnkle
+Spine        mid upperback (1)             mid abdomen-chest (1) Chest (1)
+Thorax       lowerneck:start               neck                  lowerneck
+Neck/Nose    mid upperneck:start-head:end  mid head-Head (2)     mid Neck-Head:end
+Head         head:end                      head@(0, 18, 0) (3)   Head:end
+R/LShoulder  r/lhumerus:start              r/lShldr              Right/LeftShoulder
+R/LElbow     r/lradius:start               r/lForeArm            Right/LeftElbow
+R/LWrist     r/lwrist:start                r/lHand               Right/LeftWrist
+===========  ============================  ====================  =========================
+
+(1) Spine is the point nearest half way between pelvis and thorax along the spine
+chain. CMU has three ~equal bones lowerback/upperback/thorax between root and
+lowerneck, so half way is the middle of upperback; Daz has hip -20.7- abdomen -11.7-
+chest -22.2- neck (cm), half way (27.3) is 0.8 cm from the abdomen-chest midpoint; the
+cmu131 file collapses the thorax bone, so Chest (start of upperback) is exactly half
+way between Hips and lowerneck.
+(2) Neck/Nose is half way between the top of the neck and the top of the head
+(Human3.6M's thorax-nose and nose-head segments are about equal): for CMU the middle
+of upperneck start .. head end (= the head bone's start on a straight neck).
+(3) The Daz template has no head-top End Site (only the eyes, 8 cm up and 8 cm forward
+of ``head``); the top of the head is taken 18 cm up the head's local y axis
+(eye-to-vertex ~10 cm, an adult's), a fixed template point, so it is rigid.
+
+The ``generic`` BVH fallback (:data:`GENERIC_CANDIDATES`) takes, per joint, the first
+present name of a candidate list (Mixamo, MotionBuilder, CMU and Daz spellings; case,
+``_`` and spaces ignored) and a length unit from ``unit_scale`` or, if None, the
+heuristic of :func:`guess_unit_scale`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from diffhpe.skeleton import JOINT_NAMES
+
+# Metres per file unit. CMU/VICON Acclaim: 1 unit = 1/0.45 inch (``:units length 0.45``).
+CMU_UNIT = 0.0254 / 0.45
+
+ACCLAIM_JOINT_MAP: dict[str, str] = {
+    "Pelvis": "root",
+    "RHip": "rfemur:start",
+    "RKnee": "rtibia:start",
+    "RAnkle": "rfoot:start",
+    "LHip": "lfemur:start",
+    "LKnee": "ltibia:start",
+    "LAnkle": "lfoot:start",
+    "Spine": "0.5*upperback:start + 0.5*upperback:end",
+    "Thorax": "lowerneck:start",
+    "Neck/Nose": "0.5*upperneck:start + 0.5*head:end",
+    "Head": "head:end",
+    "LShoulder": "lhumerus:start",
+    "LElbow": "lradius:start",
+    "LWrist": "lwrist:start",
+    "RShoulder": "rhumerus:start",
+    "RElbow": "rradius:start",
+    "RWrist": "rwrist:start",
+}
+
+DAZ_HEAD_TOP = "head@(0, 18, 0)"
+DAZ_JOINT_MAP: dict[str, str] = {
+    "Pelvis": "hip",
+    "RHip": "rThigh",
+    "RKnee": "rShin",
+    "RAnkle": "rFoot",
+    "LHip": "lThigh",
+    "LKnee": "lShin",
+    "LAnkle": "lFoot",
+    "Spine": "0.5*abdomen + 0.5*chest",
+    "Thorax": "neck",
+    "Neck/Nose": f"0.5*head + 0.5*{DAZ_HEAD_TOP}",
+    "Head": DAZ_HEAD_TOP,
+    "LShoulder": "lShldr",
+    "LElbow": "lForeArm",
+    "LWrist": "lHand",
+    "RShoulder": "rShldr",
+    "RElbow": "rForeArm",
+    "RWrist": "rHand",
+}
+DAZ_UNIT = 0.01  # centimetres: leg 87 units, standing height ~1.6 m (see the report)
+
+CMU131_JOINT_MAP: dict[str, str] = {
+    "Pelvis": "Hips",
+    "RHip": "RightHip",
+    "RKnee": "RightKnee",
+    "RAnkle": "RightAnkle",
+    "LHip": "LeftHip",
+    "LKnee": "LeftKnee",
+    "LAnkle": "LeftAnkle",
+    "Spine": "Chest",
+    "Thorax": "lowerneck",
+    "Neck/Nose": "0.5*Neck + 0.5*Head:end",
+    "Head": "Head:end",
+    "LShoulder": "LeftShoulder",
+    "LElbow": "LeftElbow",
+    "LWrist": "LeftWrist",
+    "RShoulder": "RightShoulder",
+    "RElbow": "RightElbow",
+    "RWrist": "RightWrist",
+}
+# bvh11's SOURCE.md says "scaled to 1 m", but these files hold CMU's own units: with
+# metres the person would be 25 m tall, with CMU units 1.6 m.
+CMU131_UNIT = CMU_UNIT
+
+_SIDES = {"L": ("Left", "l", "L_", "left_", "l_"), "R": ("Right", "r", "R_", "right_", "r_")}
+_GENERIC_SIDED: dict[str, tuple[str, ...]] = {
+    "Hip": ("UpLeg", "Thigh", "Hip", "UpperLeg"),
+    "Knee": ("Leg", "Knee", "Shin", "LowLeg", "LowerLeg"),
+    "Ankle": ("Foot", "Ankle"),
+    "Shoulder": ("Arm", "UpArm", "UpperArm", "Shldr", "Humerus", "Shoulder"),
+    "Elbow": ("ForeArm", "Elbow", "LowArm", "LowerArm", "Radius"),
+    "Wrist": ("Hand", "Wrist"),
+}
+
+
+def _generic_candidates() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {
+        "Pelvis": ("Hips", "Hip", "Pelvis", "Root"),
+        "Spine": ("Spine1", "Chest", "Spine", "abdomen", "Torso"),
+        "Thorax": ("Neck", "LowerNeck", "Neck1"),
+        "Neck/Nose": ("0.5*Head + 0.5*Head:end", "0.5*Head + 0.5*HeadTop_End"),
+        "Head": ("Head:end", "HeadTop_End", "HeadTop", "Head_End"),
+    }
+    for side, prefixes in _SIDES.items():
+        for joint, stems in _GENERIC_SIDED.items():
+            out[side + joint] = tuple(p + s for s in stems for p in prefixes)
+    return {name: out[name] for name in JOINT_NAMES}
+
+
+# H36M joint -> candidate expressions, the first whose names all exist wins.
+GENERIC_CANDIDATES: dict[str, tuple[str, ...]] = _generic_candidates()
+
+# Metres per unit of the BVH kinds whose unit the file does not state.
+KIND_UNITS: dict[str, float] = {"daz": DAZ_UNIT, "cmu131": CMU131_UNIT}
+
+JOINT_MAPS: dict[str, dict[str, str]] = {
+    "acclaim": ACCLAIM_JOINT_MAP,
+    "daz": DAZ_JOINT_MAP,
+    "cmu131": CMU131_JOINT_MAP,
+}
+# Candidate metre-per-unit scales of the generic heuristic.
+UNIT_CANDIDATES: dict[str, float] = {
+    "m": 1.0,
+    "cm": 0.01,
+    "mm": 0.001,
+    "inch": 0.0254,
+    "cmu": CMU_UNIT,
+}
+
+# Proper rotation from a y-up world to Human3.6M's z up: (x, y, z) -> (x, -z, y).
+Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+FLOOR_PERCENTILE = 1.0
+
+
+@dataclass
+class Motion:
+    """One clip as the 17 Human3.6M joints: (N, 17, 3) float64, metres, z up, floor z=0."""
+
+    positions: np.ndarray
+    fps: float
+    name: str
+    source: str
+    skeleton_kind: str
+
+
+@dataclass
+class Kinematics:
+    """FK of a file's full skeleton in file units and axes.
+
+    positions (N, P, 3); rotations (N, P, 3, 3), the global frame of each point in which
+    local offsets are given; names (P,); parents (P,), parent point index or -1.
+    """
+
+    names: tuple[str, ...]
+    parents: tuple[int, ...]
+    positions: np.ndarray
+    rotations: np.ndarray
+    fps: float
+    source: str
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ValueError(f"{self.source}: no FK point {name!r}") from None
+
+
+def axis_rotation(axis: str, angle: np.ndarray) -> np.ndarray:
+    """(N,) angles in radians -> (N, 3, 3) right-handed rotations about ``x``, ``y``, ``z``."""
+    c, s = np.cos(angle), np.sin(angle)
+    one, zero = np.ones_like(c), np.zeros_like(c)
+    if axis == "x":
+        rows = ((one, zero, zero), (zero, c, -s), (zero, s, c))
+    elif axis == "y":
+        rows = ((c, zero, s), (zero, one, zero), (-s, zero, c))
+    elif axis == "z":
+        rows = ((c, -s, zero), (s, c, zero), (zero, zero, one))
+    else:
+        raise ValueError(f"rotation axis must be 'x', 'y' or 'z', got {axis!r}")
+    return np.stack([np.stack(r, -1) for r in rows], -2)
+
+
+def euler_matrix(angles: np.ndarray, axes: str, *, intrinsic: bool) -> np.ndarray:
+    """(N, K) radians about ``axes`` (K letters, e.g. ``"zxy"``) -> (N, 3, 3).
+
+    ``intrinsic``: R = R_first @ R_second @ ... (BVH channel order). Otherwise the first
+    listed rotation is applied first to column vectors: R = ... @ R_second @ R_first
+    (Acclaim ``axis``/``dof`` order).
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    if angles.ndim != 2 or angles.shape[1] != len(axes):
+        raise ValueError(f"angles must be (N, {len(axes)}) for axes {axes!r}, got {angles.shape}")
+    out = np.broadcast_to(np.eye(3), (angles.shape[0], 3, 3)).copy()
+    for k, ax in enumerate(axes.lower()):
+        r = axis_rotation(ax, angles[:, k])
+        out = out @ r if intrinsic else r @ out
+    return out
+
+
+_TERM = re.compile(
+    r"^\s*(?:(?P<w>[0-9.eE-]+)\s*\*\s*)?(?P<name>[^@*()]+?)\s*(?:@\s*\((?P<off>[^()]*)\))?\s*$"
+)
+
+
+def parse_expression(expr: str) -> list[tuple[float, str, np.ndarray | None]]:
+    """``"0.5*a + 0.5*b@(0, 1, 0)"`` -> [(weight, point name, local offset or None)]."""
+    terms: list[tuple[float, str, np.ndarray | None]] = []
+    for part in expr.split("+"):
+        m = _TERM.match(part)
+        if m is None:
+            raise ValueError(f"joint expression {expr!r}: cannot parse term {part.strip()!r}")
+        off = None
+        if m["off"] is not None:
+            vals = [float(v) for v in m["off"].split(",")]
+            if len(vals) != 3:
+                raise ValueError(f"joint expression {expr!r}: offset needs 3 values")
+            off = np.array(vals)
+        terms.append((float(m["w"]) if m["w"] else 1.0, m["name"].strip(), off))
+    total = sum(w for w, _, _ in terms)
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"joint expression {expr!r}: weights sum to {total}, expected 1")
+    return terms
+
+
+def expression_points(expr: str) -> list[str]:
+    """FK point names an expression uses."""
+    return [name for _, name, _ in parse_expression(expr)]
+
+
+def evaluate_joint_map(kin: Kinematics, joint_map: dict[str, str]) -> np.ndarray:
+    """(N, 17, 3) Human3.6M joints from FK points, in the file's units and axes."""
+    missing = [j for j in JOINT_NAMES if j not in joint_map]
+    if missing:
+        raise ValueError(f"joint map lacks Human3.6M joints {missing}")
+    out = np.zeros((kin.positions.shape[0], len(JOINT_NAMES), 3))
+    for j, joint in enumerate(JOINT_NAMES):
+        for w, name, off in parse_expression(joint_map[joint]):
+            p = kin.index(name)
+            point = kin.positions[:, p]
+            if off is not None:
+                point = point + kin.rotations[:, p] @ off
+            out[:, j] += w * point
+    return out
+
+
+def _descendants(parents: tuple[int, ...], roots: list[int]) -> list[int]:
+    keep = set(roots)
+    for i, p in enumerate(parents):  # parents come before children
+        if p in keep:
+            keep.add(i)
+    return sorted(keep)
+
+
+def floor_points(kin: Kinematics, joint_map: dict[str, str]) -> list[int]:
+    """FK point indices of the feet: the ankles' points and all their descendants."""
+    roots = [kin.index(n) for j in ("LAnkle", "RAnkle") for n in expression_points(joint_map[j])]
+    return _descendants(kin.parents, roots)
+
+
+def to_h36m(kin: Kinematics, joint_map: dict[str, str], metres_per_unit: float) -> np.ndarray:
+    """(N, 17, 3) metres, z up, floor at z = 0, from a y-up file's FK (module docstring)."""
+    if not metres_per_unit > 0:
+        raise ValueError(f"metres_per_unit must be positive, got {metres_per_unit}")
+    joints = evaluate_joint_map(kin, joint_map) * metres_per_unit @ Y_UP_TO_Z_UP.T
+    feet = kin.positions[:, floor_points(kin, joint_map)] * metres_per_unit @ Y_UP_TO_Z_UP.T
+    floor = np.percentile(feet[..., 2].min(axis=1), FLOOR_PERCENTILE)
+    joints[..., 2] -= floor
+    return joints
+
+
+def guess_unit_scale(rest_positions: np.ndarray, height_m: float = 1.7) -> float:
+    """Metres per unit from a rest pose (P, 3), y up: the candidate scale of
+    :data:`UNIT_CANDIDATES` whose vertical extent is nearest (in ratio) to ``height_m``.
+    """
+    extent = float(np.ptp(rest_positions[:, 1]))
+    if not extent > 0:
+        raise ValueError("rest pose has no vertical extent; pass unit_scale explicitly")
+    scales = np.array(list(UNIT_CANDIDATES.values()))
+    return float(scales[np.argmin(np.abs(np.log(extent * scales / height_m)))])
+
+
+def resample(positions: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
+    """(N, J, 3) -> (M, J, 3), M = floor((N - 1) * dst / src) + 1, linear in time.
+
+    Output frame k is at time k / dst_fps; frames that land on a source frame are
+    copied exactly.
+    """
+    positions = np.asarray(positions)
+    if positions.ndim < 1 or positions.shape[0] == 0:
+        raise ValueError(f"resample: positions must have at least one frame, got {positions.shape}")
+    if not (src_fps > 0 and dst_fps > 0):
+        raise ValueError(f"resample: fps must be positive, got src={src_fps} dst={dst_fps}")
+    n = positions.shape[0]
+    m = int(np.floor((n - 1) * dst_fps / src_fps + 1e-9)) + 1
+    s = np.arange(m) * src_fps / dst_fps  # source frame index of each output frame
+    near = np.round(s)
+    s = np.where(np.abs(s - near) < 1e-9, near, s)  # snap float noise onto source frames
+    i0 = np.minimum(np.floor(s).astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (s - i0).reshape((m,) + (1,) * (positions.ndim - 1))
+    return (1.0 - w) * positions[i0] + w * positions[i1]
+
+
+def _find_asf(amc: Path) -> Path:
+    found = sorted(amc.parent.glob("*.asf")) + sorted(amc.parent.glob("*.ASF"))
+    found = sorted(set(found))
+    if len(found) != 1:
+        what = "no .asf" if not found else f"{len(found)} .asf files ({[f.name for f in found]})"
+        raise ValueError(f"{amc}: found {what} in {amc.parent}; pass asf= explicitly")
+    return found[0]
+
+
+def bvh_joint_map(names: tuple[str, ...] | list[str]) -> tuple[str, dict[str, str]]:
+    """(skeleton kind, joint map) for a BVH's FK point names: daz, cmu131 or generic."""
+    have = set(names)
+    for kind in ("daz", "cmu131"):
+        jm = JOINT_MAPS[kind]
+        if all(n in have for e in jm.values() for n in expression_points(e)):
+            return kind, jm
+    norm = {re.sub(r"[\s_]", "", n).lower(): n for n in names}
+
+    def resolve(expr: str) -> str | None:
+        terms = []
+        for w, name, off in parse_expression(expr):
+            real = norm.get(re.sub(r"[\s_]", "", name).lower())
+            if real is None:
+                return None
+            off_s = "" if off is None else "@({}, {}, {})".format(*off)
+            terms.append(f"{w}*{real}{off_s}")
+        return " + ".join(terms)
+
+    jm: dict[str, str] = {}
+    lacking = []
+    for joint, cands in GENERIC_CANDIDATES.items():
+        found = next((r for c in cands if (r := resolve(c)) is not None), None)
+        if found is None:
+            lacking.append(f"{joint}: one of {list(cands)}")
+        else:
+            jm[joint] = found
+    if lacking:
+        raise ValueError(
+            "unknown BVH skeleton: cannot place "
+            + "; ".join(lacking)
+            + f". Known layouts: daz needs {sorted(_names(DAZ_JOINT_MAP))}, "
+            + f"cmu131 needs {sorted(_names(CMU131_JOINT_MAP))}. File joints: {sorted(names)}"
+        )
+    return "generic", jm
+
+
+def _names(joint_map: dict[str, str]) -> set[str]:
+    return {n for e in joint_map.values() for n in expression_points(e)}
+
+
+def load_motion(
+    path: str | Path,
+    asf: str | Path | None = None,
+    fps_out: float | None = 50.0,
+    *,
+    unit_scale: float | None = None,
+    amc_fps: float = 120.0,
+) -> Motion:
+    """Read an ``.amc`` (with its ``.asf``) or ``.bvh`` clip as a :class:`Motion`.
+
+    ``asf``: the skeleton of an ``.amc``; None takes the single ``.asf`` in its folder.
+    ``fps_out``: output rate (None keeps the file's). ``unit_scale``: metres per file
+    unit, overriding the kind's (needed only for unusual generic BVH). ``amc_fps``: AMC
+    files do not store their rate; CMU and HDM05 record at 120 Hz.
+    """
+    # Imported here: the readers import Kinematics and euler_matrix from this module.
+    from diffhpe.io import asfamc, bvh
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such motion file")
+    ext = path.suffix.lower()
+    if ext == ".amc":
+        asf_path = Path(asf) if asf is not None else _find_asf(path)
+        if not asf_path.is_file():
+            raise ValueError(f"{path}: skeleton file {asf_path} does not exist")
+        skel = asfamc.read_asf(asf_path)
+        kin = asfamc.forward_kinematics(skel, asfamc.read_amc(path, skel), fps=amc_fps)
+        kind, joint_map, scale = "acclaim", ACCLAIM_JOINT_MAP, skel.metres_per_unit
+    elif ext == ".bvh":
+        data = bvh.read_bvh(path)
+        kin = bvh.forward_kinematics(data)
+        kind, joint_map = bvh_joint_map(kin.names)
+        if unit_scale is not None:
+            scale = unit_scale
+        elif kind in KIND_UNITS:
+            scale = KIND_UNITS[kind]
+        else:
+            scale = guess_unit_scale(bvh.rest_pose(data))
+    elif ext == ".asf":
+        raise ValueError(f"{path}: an .asf holds only the skeleton; pass the .amc and asf=")
+    else:
+        raise ValueError(f"{path}: unknown motion format {ext!r}; expected .amc or .bvh")
+    if unit_scale is not None:  # also overrides the ASF's own units
+        scale = unit_scale
+    positions = to_h36m(kin, joint_map, scale)
+    fps = kin.fps
+    if fps_out is not None and fps_out != fps:
+        positions = resample(positions, fps, fps_out)
+        fps = float(fps_out)
+    return Motion(positions, float(fps), path.stem, str(path), kind)

@@ -1,0 +1,351 @@
+"""``diffhpe train``: one loop for MixSTE, DiffHPE-2D and DiffHPE-Wrapper.
+
+- MixSTE is trained with MPJPE (paper: the official recipe without the hand-tuned
+  weighted loss); the diffusion models with the DDPM noise-prediction L2 loss of paper
+  section 3.4 (``diffhpe.diffusion.training_loss``), the wrapper's MixSTE frozen.
+- Adam with weight decay 1e-6 and a reduce-on-plateau learning rate, stepped on the
+  validation MPJPE (section 4.2). Checkpoints are selected on the validation split only.
+- ``out_dir/last.safetensors``: the full training state (model, optimizer, scheduler,
+  RNG states, step), written atomically every ``train.checkpoint_minutes`` and at the
+  end; ``--resume`` continues from it exactly. ``out_dir/best.safetensors``: the model
+  at the best validation MPJPE so far (what evaluation and shipping use).
+- Runs unchanged under ``torchrun --nproc_per_node N``: DDP with gloo on CPU and NCCL
+  on GPU; ``train.batch_size`` is the global batch, split across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from diffhpe.checkpoint import (
+    load_checkpoint,
+    optimizer_from_tensors,
+    optimizer_to_tensors,
+    prefixed,
+    save_checkpoint,
+    unprefixed,
+)
+from diffhpe.config import RunConfig, config_from_json, config_to_json
+from diffhpe.data.dataset import DataSource, load_sequences
+from diffhpe.data.occlusion import OcclusionSpec, occlude
+from diffhpe.data.windows import EvalWindows, PoseSequence, TrainWindows
+from diffhpe.diffusion import make_schedule, training_loss
+from diffhpe.inference import is_diffusion, make_sampler, predict
+from diffhpe.metrics import mpjpe_frames
+from diffhpe.models.factory import build_model, model_metadata
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device_name: str) -> tuple[DistInfo, torch.device]:
+    """Initialise DDP when launched by torchrun (WORLD_SIZE > 1) and pick the device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
+    if device_name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device is 'cuda' but no GPU is available")
+    device = torch.device(f"cuda:{local}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return DistInfo(rank, world, local), device
+
+
+def _mpjpe_loss(pred: Tensor, target: Tensor, frame_mask: Tensor) -> Tensor:
+    """Mean per-joint position error over valid frames (the supervised MixSTE loss)."""
+    err = torch.linalg.vector_norm(pred - target, dim=-1).mean(-1)  # (B, T)
+    m = frame_mask.to(err.dtype)
+    return (err * m).sum() / m.sum().clamp(min=1)
+
+
+def _load_split(cfg: RunConfig, split: str, cameras: list[str] | None = None, stride: int = 1) -> list[PoseSequence]:
+    source = DataSource(cfg.data.kind, Path(cfg.data.root), cfg.data.detector)
+    return load_sequences(source, split, tuple(cameras) if cameras else None, stride=stride)
+
+
+class Trainer:
+    """Holds the model, data, optimizer and RNG states of one training run."""
+
+    def __init__(self, cfg: RunConfig, progress: bool = True) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self.dist, self.device = setup_distributed(cfg.train.device)
+        if cfg.train.threads > 0:
+            torch.set_num_threads(cfg.train.threads)
+        self.out = Path(cfg.out_dir)
+        # Same init on every process: seed before building the model.
+        torch.manual_seed(cfg.train.seed)
+        self.model = build_model(cfg).to(self.device)
+        self.diffusion = is_diffusion(self.model)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.net: nn.Module = self.model
+        if self.dist.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.opt = torch.optim.Adam(self.params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.opt, mode="min", factor=cfg.train.plateau_factor,
+            patience=cfg.train.plateau_patience, min_lr=cfg.train.min_lr,
+        )  # fmt: skip
+        self.schedule = make_schedule(cfg.diffusion.schedule, cfg.diffusion.num_steps).to(self.device)
+        self.occlusion = OcclusionSpec.parse(cfg.data.occlusion)
+        # Per-process streams: data order and diffusion/occlusion noise differ by rank.
+        self.data_rng = np.random.default_rng([cfg.train.seed, self.dist.rank])
+        self.gen = torch.Generator().manual_seed(cfg.train.seed * 1000 + self.dist.rank)
+        torch.manual_seed(cfg.train.seed * 1000 + 17 + self.dist.rank)  # dropout stream
+        self.step = 0
+        self.best = math.inf
+        self.history: list[dict[str, Any]] = []
+        self.windows: TrainWindows | None = None
+        self.val: EvalWindows | None = None
+        self.per_rank_batch = max(1, cfg.train.batch_size // self.dist.world)
+        self.ddp_weight_diff: float | None = None
+
+    # ----------------------------------------------------------------- data
+    def load_data(self) -> None:
+        d = self.cfg.data
+        train = _load_split(self.cfg, d.train_split)
+        self.windows = TrainWindows(train, d.length, mirror=d.mirror, seed=self.cfg.train.seed)
+        val = _load_split(self.cfg, d.val_split, d.val_cameras, d.val_stride)
+        self.val = EvalWindows(val, d.length)
+
+    # ----------------------------------------------------------- one step
+    def train_step(self) -> float:
+        assert self.windows is not None
+        b = self.windows.sample(self.per_rank_batch, self.data_rng)
+        x2d, visible = occlude(b["x2d"], self.occlusion, self.gen, valid=b["valid"])
+        x2d, visible = x2d.to(self.device), visible.to(self.device)
+        x3d, fmask = b["x3d"].to(self.device), b["frame_mask"].to(self.device)
+        self.net.train()
+        if self.diffusion:
+            cond = self.model.condition(x2d, visible)
+            loss = training_loss(self.schedule, self.net, x3d, cond, self.gen, mask=fmask)
+        else:
+            loss = _mpjpe_loss(self.net(x2d), x3d, fmask)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.train.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.params, self.cfg.train.grad_clip)
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    # ----------------------------------------------------------- validation
+    @torch.inference_mode()
+    def validate(self) -> float:
+        """Validation MPJPE (mm), identical on every process (computed on rank 0, broadcast)."""
+        value = torch.zeros(1, dtype=torch.float64)
+        if self.dist.main:
+            assert self.val is not None
+            self.model.eval()
+            gen = torch.Generator().manual_seed(1234)  # fixed: never touches training RNG
+            sampler = make_sampler(self.cfg.diffusion, self.schedule) if self.diffusion else None
+            total, count = 0.0, 0
+            limit = self.cfg.data.val_max_windows or len(self.val)
+            seen = 0
+            for b in self.val.batches(max(1, self.cfg.train.batch_size)):
+                if seen >= limit:
+                    break
+                n = min(len(b["actions"]), limit - seen)
+                seen += n
+                x2d, vis = b["x2d"][:n].to(self.device), b["valid"][:n].to(self.device)
+                pred = predict(self.model, x2d, vis, self.cfg.diffusion, gen, sampler).pose
+                m = b["frame_mask"][:n].to(self.device)
+                err = mpjpe_frames(pred.float(), b["x3d"][:n].to(self.device), m)
+                total += float(err[m].sum())
+                count += int(m.sum())
+            value[0] = 1000.0 * total / max(count, 1)
+        if self.dist.world > 1:
+            dist.broadcast(value, src=0)
+        return float(value[0])
+
+    # ----------------------------------------------------------- checkpoints
+    def _model_tensors(self) -> dict[str, Tensor]:
+        return prefixed(self.model.state_dict(), "model.")
+
+    def save_best(self) -> None:
+        meta = model_metadata(self.cfg, self.model)
+        meta["step"] = str(self.step)
+        meta["val_mpjpe_mm"] = f"{self.best:.4f}"
+        save_checkpoint(self.out / "best.safetensors", self._model_tensors(), meta)
+
+    def save_last(self) -> None:
+        tensors = self._model_tensors()
+        opt_tensors, opt_info = optimizer_to_tensors(self.opt)
+        tensors.update(opt_tensors)
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.gen"] = self.gen.get_state()
+        meta = model_metadata(self.cfg, self.model)
+        state = {
+            "step": self.step,
+            "best": self.best if math.isfinite(self.best) else None,
+            "optimizer": opt_info,
+            "scheduler": self.sched.state_dict(),
+            "data_rng": self.data_rng.bit_generator.state,
+            "windows_rng": self.windows.rng.bit_generator.state if self.windows else None,
+            "history": self.history,
+            "world_size": self.dist.world,
+            "ddp_max_weight_diff": self.ddp_weight_diff,
+        }
+        meta["train_state"] = json.dumps(state, default=_json_default)
+        save_checkpoint(self.out / "last.safetensors", tensors, meta)
+
+    def resume(self, path: Path) -> None:
+        tensors, meta = load_checkpoint(path)
+        saved = config_from_json(meta["config"], f"{path}:config")
+        if config_to_json(saved).replace(saved.out_dir, "") != config_to_json(self.cfg).replace(self.cfg.out_dir, ""):
+            print(f"warning: {path} was written with a different config; resuming with the new one")
+        self.model.load_state_dict(unprefixed(tensors, "model."))
+        state = json.loads(meta["train_state"])
+        optimizer_from_tensors(self.opt, tensors, state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.gen.set_state(tensors["rng.gen"])
+        self.data_rng.bit_generator.state = state["data_rng"]
+        if state.get("windows_rng") and self.windows is not None:
+            self.windows.rng.bit_generator.state = state["windows_rng"]
+        self.step = int(state["step"])
+        self.best = math.inf if state["best"] is None else float(state["best"])
+        self.history = list(state.get("history", []))
+
+    def _ddp_weight_diff(self) -> float | None:
+        """Largest absolute difference between any rank's weights and rank 0's (DDP only)."""
+        if self.dist.world == 1:
+            return None
+        flat = torch.cat([p.detach().reshape(-1).float() for p in self.model.parameters()])
+        ref = flat.clone()
+        dist.broadcast(ref, src=0)
+        diff = (flat - ref).abs().max().reshape(1).to(torch.float64)
+        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+        return float(diff[0])
+
+    # ----------------------------------------------------------- the loop
+    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict[str, Any]:
+        """Train until ``train.max_steps`` (or ``max_minutes``); ``stop_after`` steps
+        (this call) simulates an interruption after a checkpoint."""
+        cfg = self.cfg.train
+        if self.windows is None:
+            self.load_data()
+        last = self.out / "last.safetensors"
+        if resume:
+            if not last.exists():
+                raise FileNotFoundError(f"--resume: no {last} to resume from")
+            self.resume(last)
+        if self.dist.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(json.loads(config_to_json(self.cfg)), indent=1))
+        writer = _tensorboard(self.out) if self.dist.main else None
+        log = open(self.out / "metrics.jsonl", "a", encoding="utf-8") if self.dist.main else None
+        t_start = time.time()
+        t_ckpt = time.time()
+        start_step = self.step
+        bar = tqdm(
+            total=cfg.max_steps, initial=self.step, desc=f"train {self.cfg.model.kind}",
+            unit="step", disable=not (self.progress and self.dist.main), dynamic_ncols=True,
+        )  # fmt: skip
+        loss_ema, t_last, n_win = None, time.time(), 0
+        try:
+            while self.step < cfg.max_steps:
+                loss = self.train_step()
+                n_win += self.per_rank_batch * self.dist.world
+                loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
+                if not math.isfinite(loss):
+                    raise FloatingPointError(f"step {self.step}: loss is {loss}; lower train.lr")
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    rate = n_win / max(time.time() - t_last, 1e-9)
+                    t_last, n_win = time.time(), 0
+                    lr = self.opt.param_groups[0]["lr"]
+                    bar.set_postfix(loss=f"{loss_ema:.4f}", lr=f"{lr:.2e}", win_s=f"{rate:.0f}")
+                    if self.dist.main:
+                        rec = {"step": self.step, "loss": loss_ema, "lr": lr, "windows_per_s": rate}
+                        log.write(json.dumps(rec) + "\n")
+                        log.flush()
+                        if writer:
+                            writer.add_scalar("train/loss", loss_ema, self.step)
+                            writer.add_scalar("train/lr", lr, self.step)
+                            writer.add_scalar("train/windows_per_s", rate, self.step)
+                if self.step % cfg.val_every == 0 or self.step == cfg.max_steps:
+                    val = self.validate()
+                    self.sched.step(val)
+                    improved = val < self.best
+                    if improved:
+                        self.best = val
+                    self.history.append({"step": self.step, "val_mpjpe_mm": val, "time_s": time.time() - t_start})
+                    if self.dist.main:
+                        if improved:
+                            self.save_best()
+                        log.write(json.dumps({"step": self.step, "val_mpjpe_mm": val, "best": self.best}) + "\n")
+                        log.flush()
+                        if writer:
+                            writer.add_scalar("val/mpjpe_mm", val, self.step)
+                        bar.write(f"step {self.step}: val MPJPE {val:.2f} mm (best {self.best:.2f})")
+                minutes = (time.time() - t_start) / 60
+                out_of_time = cfg.max_minutes > 0 and minutes >= cfg.max_minutes
+                stopping = stop_after is not None and self.step - start_step >= stop_after
+                if self.dist.main and (time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or out_of_time or stopping):
+                    self.save_last()
+                    t_ckpt = time.time()
+                if out_of_time or stopping:
+                    break
+            self.ddp_weight_diff = self._ddp_weight_diff()
+            if self.dist.main:
+                self.save_last()
+        finally:
+            bar.close()
+            if log:
+                log.close()
+            if writer:
+                writer.close()
+        if self.dist.world > 1:
+            dist.barrier()
+        return {"step": self.step, "best_val_mpjpe_mm": self.best, "seconds": time.time() - t_start}
+
+
+def _json_default(o: object) -> object:
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
+    if isinstance(o, Tensor):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _tensorboard(out: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional: metrics.jsonl always has the numbers
+        return None
+    return SummaryWriter(str(out / "tb"))
+
+
+def train(cfg: RunConfig, resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Train ``cfg``; returns ``{"step", "best_val_mpjpe_mm", "seconds"}``."""
+    trainer = Trainer(cfg, progress=progress)
+    try:
+        return trainer.fit(resume=resume, stop_after=stop_after)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
