@@ -12,18 +12,34 @@ def test_every_preset_loads_and_validates():
 
 
 def test_paper_presets_hold_table_1():
-    m, d, w = load_config("mixste-paper"), load_config("diffhpe2d-paper"), load_config("wrapper-paper")
+    m, d, w = (
+        load_config("mixste-paper"),
+        load_config("diffhpe2d-paper"),
+        load_config("wrapper-paper"),
+    )
     assert (m.train.batch_size, m.train.lr, m.model.mixste.dropout) == (1024, 4e-5, 0.1)
     assert (d.train.batch_size, d.train.lr, d.model.denoiser.dropout) == (200, 8e-4, 0.03)
     assert (w.train.batch_size, w.train.lr, w.model.denoiser.dropout) == (200, 2.7e-4, 0.27)
     for c in (m, d, w):
         assert c.train.weight_decay == 1e-6 and c.data.length == 27
-    assert (m.model.mixste.depth, m.model.mixste.dim, m.model.mixste.heads, m.model.mixste.mlp_ratio) == (8, 64, 8, 2.0)
-    assert (w.model.denoiser.num_blocks, w.model.denoiser.channels, w.diffusion.num_steps) == (16, 64, 50)
+    assert (
+        m.model.mixste.depth,
+        m.model.mixste.dim,
+        m.model.mixste.heads,
+        m.model.mixste.mlp_ratio,
+    ) == (8, 64, 8, 2.0)
+    assert (w.model.denoiser.num_blocks, w.model.denoiser.channels, w.diffusion.num_steps) == (
+        16,
+        64,
+        50,
+    )
 
 
 def test_overrides_and_types():
-    cfg = load_config("tiny", ["train.lr=0.5", "data.occlusion=mix", "model.kind=wrapper", "data.val_cameras=[a, b]"])
+    cfg = load_config(
+        "tiny",
+        ["train.lr=0.5", "data.occlusion=mix", "model.kind=wrapper", "data.val_cameras=[a, b]"],
+    )
     assert cfg.train.lr == 0.5 and cfg.data.occlusion == "mix" and cfg.model.kind == "wrapper"
     assert cfg.data.val_cameras == ["a", "b"]
     assert parse_override("a.b=3") == {"a": {"b": 3}}

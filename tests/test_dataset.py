@@ -49,8 +49,13 @@ def test_h36m_layout(tmp_path, tiny_benchmark):
     views, _ = load_2d(tiny_benchmark / "data_2d_open_gt.npz")
     cams9 = load_cameras("S9")
     views9 = [cams9[c].project_world(world17.astype(np.float64)) for c in cams9]
-    save_3d(tmp_path / "data_3d_h36m.npz", {"S9": {"Walking 1": world32}, "S11": {"Walking 1": world32}})
-    save_2d(tmp_path / "data_2d_h36m_cpn.npz", {"S9": {"Walking 1": views9}, "S11": {"Walking 1": views9}})
+    save_3d(
+        tmp_path / "data_3d_h36m.npz", {"S9": {"Walking 1": world32}, "S11": {"Walking 1": world32}}
+    )
+    save_2d(
+        tmp_path / "data_2d_h36m_cpn.npz",
+        {"S9": {"Walking 1": views9}, "S11": {"Walking 1": views9}},
+    )
     seqs = load_sequences(DataSource("h36m", tmp_path, "cpn"), "test")
     assert len(seqs) == 8 and seqs[0].action == "Walking"
     assert np.isfinite(seqs[0].pose2d).all()

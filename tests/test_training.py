@@ -33,14 +33,32 @@ def mixste_ckpt(tiny_benchmark: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 def test_cli_trains_three_steps_and_evaluates(tiny_benchmark, tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["train", "tiny", f"data.root={tiny_benchmark}", "train.max_steps=3", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "train",
+            "tiny",
+            f"data.root={tiny_benchmark}",
+            "train.max_steps=3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     for f in ("best.safetensors", "last.safetensors", "metrics.jsonl", "config.json"):
         assert (out / f).exists(), f
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines if "loss" in r] == [1, 2, 3]
     assert any("val_mpjpe_mm" in r for r in lines)
-    rc = main(["evaluate", str(out / "best.safetensors"), "--json", str(tmp_path / "eval.json"), "--quiet"])
+    rc = main(
+        [
+            "evaluate",
+            str(out / "best.safetensors"),
+            "--json",
+            str(tmp_path / "eval.json"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     summary = json.loads((tmp_path / "eval.json").read_text())
     assert summary["frames"] == 4 * (60 + 67)  # every frame of both test clips, 4 cameras, once
@@ -68,15 +86,23 @@ def test_resume_is_exact(tiny_benchmark, tmp_path, kind):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     # The optimizer state resumed too: identical moments.
-    ta, tb = load_checkpoint(straight / "last.safetensors")[0], load_checkpoint(cut / "last.safetensors")[0]
+    ta, tb = (
+        load_checkpoint(straight / "last.safetensors")[0],
+        load_checkpoint(cut / "last.safetensors")[0],
+    )
     for k in (k for k in ta if k.startswith("optim.")):
         assert torch.equal(ta[k], tb[k]), k
 
 
-def test_wrapper_keeps_backbone_frozen_and_checkpoint_self_contained(tiny_benchmark, tmp_path, mixste_ckpt):
+def test_wrapper_keeps_backbone_frozen_and_checkpoint_self_contained(
+    tiny_benchmark, tmp_path, mixste_ckpt
+):
     backbone_before = _weights(mixste_ckpt)
     out = tmp_path / "wrapper"
-    train(_cfg(tiny_benchmark, out, "model.kind=wrapper", f"model.backbone={mixste_ckpt}"), progress=False)
+    train(
+        _cfg(tiny_benchmark, out, "model.kind=wrapper", f"model.backbone={mixste_ckpt}"),
+        progress=False,
+    )
     after = _weights(out / "last.safetensors")
     for k, v in backbone_before.items():
         assert torch.equal(after[f"backbone.{k}"], v), k
@@ -84,7 +110,9 @@ def test_wrapper_keeps_backbone_frozen_and_checkpoint_self_contained(tiny_benchm
     cfg = _cfg(tiny_benchmark, out, "model.kind=wrapper", f"model.backbone={mixste_ckpt}")
     torch.manual_seed(cfg.train.seed)
     init = build_model(cfg).state_dict()
-    moved_keys = [k for k in after if not k.startswith("backbone.") and not torch.equal(init[k], after[k])]
+    moved_keys = [
+        k for k in after if not k.startswith("backbone.") and not torch.equal(init[k], after[k])
+    ]
     assert any(k.startswith("embed_3d.") for k in moved_keys)
     assert any(k.startswith("denoiser.") for k in moved_keys)
     # A wrapper checkpoint rebuilds alone, even with the backbone file gone.
@@ -108,13 +136,13 @@ def test_bad_resume_and_bad_checkpoint(tiny_benchmark, tmp_path):
         load_model(bad)
 
 
-@pytest.mark.skipif(not hasattr(torch.distributed, "is_available") or not torch.distributed.is_available(),
-                    reason="torch.distributed unavailable")  # fmt: skip
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed unavailable")
 def test_torchrun_two_processes_agree(tiny_benchmark, tmp_path):
     out = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        sys.executable, "-m", "torch.distributed.run",
+        "--nproc_per_node", "2", "--master_port", "29517",
         "-m", "diffhpe", "train", "tiny", f"data.root={tiny_benchmark}", "model.kind=diffhpe2d",
         "train.max_steps=3", "--out", str(out), "--quiet",
     ]  # fmt: skip

@@ -100,6 +100,8 @@ def test_pickle_protocols(tmp_path):
         path = tmp_path / f"p{proto}.npz"
         with zipfile.ZipFile(path, "w") as zf:
             with zf.open("positions_3d.npy", "w") as f:
-                np.lib.format.write_array_header_1_0(f, {"descr": "|O", "fortran_order": False, "shape": ()})
+                np.lib.format.write_array_header_1_0(
+                    f, {"descr": "|O", "fortran_order": False, "shape": ()}
+                )
                 pickle.dump(np.array(tree, dtype=object), f, protocol=proto)
         assert load_3d(path)["S1"]["a"].shape == (2, 17, 3)

@@ -68,7 +68,9 @@ class Camera:
         """
         z = x_cam[..., 2:3]
         if np.any(z <= 0):
-            raise ValueError(f"camera {self.id}: points behind the camera (z <= 0) cannot be projected")
+            raise ValueError(
+                f"camera {self.id}: points behind the camera (z <= 0) cannot be projected"
+            )
         xy = x_cam[..., :2] / z
         x, y = xy[..., 0], xy[..., 1]
         k1, k2, p1, p2, k3 = self.dist
@@ -86,7 +88,12 @@ class Camera:
 
     def inside_image(self, uv: np.ndarray) -> np.ndarray:
         """(..., 2) pixels -> (...) bool, True where the point falls inside the image."""
-        return (uv[..., 0] >= 0) & (uv[..., 0] < self.width) & (uv[..., 1] >= 0) & (uv[..., 1] < self.height)
+        return (
+            (uv[..., 0] >= 0)
+            & (uv[..., 0] < self.width)
+            & (uv[..., 1] >= 0)
+            & (uv[..., 1] < self.height)
+        )
 
 
 def normalize_screen(uv: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -104,7 +111,9 @@ def image_coordinates(xy: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _default_calibration_path() -> Path:
-    return Path(str(resources.files("diffhpe") / "assets" / "h36m_cameras" / "camera-parameters.json"))
+    return Path(
+        str(resources.files("diffhpe") / "assets" / "h36m_cameras" / "camera-parameters.json")
+    )
 
 
 @cache
@@ -116,7 +125,9 @@ def _read_calibration(path: str) -> dict:
         raise ValueError(f"{path}: cannot read camera calibration JSON ({e})") from e
     for field in ("intrinsics", "extrinsics"):
         if field not in data:
-            raise ValueError(f"{path}: missing field {field!r} (expected 'intrinsics' and 'extrinsics')")
+            raise ValueError(
+                f"{path}: missing field {field!r} (expected 'intrinsics' and 'extrinsics')"
+            )
     return data
 
 
@@ -125,7 +136,9 @@ def load_cameras(subject: str = "S1", path: str | Path | None = None) -> dict[st
     path = str(path or _default_calibration_path())
     data = _read_calibration(path)
     if subject not in data["extrinsics"]:
-        raise KeyError(f"{path}: no extrinsics for subject {subject!r}; have {sorted(data['extrinsics'])}")
+        raise KeyError(
+            f"{path}: no extrinsics for subject {subject!r}; have {sorted(data['extrinsics'])}"
+        )
     cams = {}
     for cid in CAMERA_IDS:
         try:
@@ -136,7 +149,9 @@ def load_cameras(subject: str = "S1", path: str | Path | None = None) -> dict[st
             R = np.asarray(extr["R"], dtype=np.float64).reshape(3, 3)
             t = np.asarray(extr["t"], dtype=np.float64).reshape(3) / 1000.0
         except (KeyError, ValueError) as e:
-            raise ValueError(f"{path}: camera {cid} subject {subject}: bad or missing field ({e})") from e
+            raise ValueError(
+                f"{path}: camera {cid} subject {subject}: bad or missing field ({e})"
+            ) from e
         w, h = IMAGE_SIZES[cid]
         cams[cid] = Camera(id=cid, K=K, dist=dist, R=R, t=t, width=w, height=h)
     return cams

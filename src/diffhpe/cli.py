@@ -15,7 +15,9 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
     summary = build_benchmark(args.data_root, args.out, seed=args.seed, workers=args.workers)
     print(format_summary(summary))
-    print(f"\nwrote {Path(args.out) / 'data_3d_open.npz'}, data_2d_open_gt.npz, data_2d_open_det.npz, benchmark.json")
+    print(
+        f"\nwrote {Path(args.out) / 'data_3d_open.npz'}, data_2d_open_gt.npz, data_2d_open_det.npz, benchmark.json"
+    )
     return 0
 
 
@@ -79,9 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render the open motion capture through the Human3.6M cameras into "
         "VideoPose3D-layout files (3D, exact 2D, detected 2D) and print a summary.",
     )
-    b.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="folder with the open mocap (default: %(default)s)")
+    b.add_argument(
+        "--data-root",
+        default=DEFAULT_DATA_ROOT,
+        help="folder with the open mocap (default: %(default)s)",
+    )
     b.add_argument("--out", default=DEFAULT_BENCHMARK, help="output folder (default: %(default)s)")
-    b.add_argument("--seed", type=int, default=0, help="seed of the detector noise (default: %(default)s)")
+    b.add_argument(
+        "--seed", type=int, default=0, help="seed of the detector noise (default: %(default)s)"
+    )
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 2)")
     b.set_defaults(func=cmd_data_build)
 
@@ -94,12 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="preset name (see `diffhpe presets`) or YAML file")
     t.add_argument("overrides", nargs="*", help="dotted key=value overrides")
     t.add_argument("--out", help="output folder (overrides out_dir)")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors exactly")
-    t.add_argument("--stop-after", type=int, default=None, help="stop after this many steps (checkpointed)")
+    t.add_argument(
+        "--resume", action="store_true", help="continue from OUT/last.safetensors exactly"
+    )
+    t.add_argument(
+        "--stop-after", type=int, default=None, help="stop after this many steps (checkpointed)"
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="evaluate a checkpoint: every metric, per action and overall")
+    e = sub.add_parser(
+        "evaluate", help="evaluate a checkpoint: every metric, per action and overall"
+    )
     e.add_argument("checkpoint")
     e.add_argument("--split", default="test")
     e.add_argument("--occlusion", default="none", help="test-time occlusion pattern or mixture")
@@ -122,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("presets", help="list the training presets shipped with diffhpe")
-    pr.set_defaults(func=lambda a: print("\n".join(__import__("diffhpe.config").config.list_presets())) or 0)
+    pr.set_defaults(
+        func=lambda a: print("\n".join(__import__("diffhpe.config").config.list_presets())) or 0
+    )
     return p
 
 

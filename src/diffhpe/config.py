@@ -174,7 +174,9 @@ def preset_path(name: str) -> Path:
     packaged = Path(str(resources.files("diffhpe") / "configs" / f"{name}.yaml"))
     if packaged.exists():
         return packaged
-    raise FileNotFoundError(f"no config file {name!r} and no preset of that name; presets: {list_presets()}")
+    raise FileNotFoundError(
+        f"no config file {name!r} and no preset of that name; presets: {list_presets()}"
+    )
 
 
 def list_presets() -> list[str]:
@@ -221,11 +223,15 @@ def load_config(path_or_preset: str | None = None, overrides: list[str] | None =
 def validate(cfg: RunConfig) -> None:
     """Cross-field checks with messages naming the field."""
     if cfg.model.kind not in ("mixste", "diffhpe2d", "wrapper"):
-        raise ValueError(f"model.kind must be 'mixste', 'diffhpe2d' or 'wrapper', got {cfg.model.kind!r}")
+        raise ValueError(
+            f"model.kind must be 'mixste', 'diffhpe2d' or 'wrapper', got {cfg.model.kind!r}"
+        )
     if cfg.data.length < 1:
         raise ValueError(f"data.length must be >= 1, got {cfg.data.length}")
     if cfg.diffusion.sampler not in ("ddpm", "ddim"):
-        raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {cfg.diffusion.sampler!r}")
+        raise ValueError(
+            f"diffusion.sampler must be 'ddpm' or 'ddim', got {cfg.diffusion.sampler!r}"
+        )
     if not 1 <= cfg.diffusion.sample_steps <= cfg.diffusion.num_steps:
         raise ValueError(f"diffusion.sample_steps must be in 1..{cfg.diffusion.num_steps}")
     if cfg.diffusion.hypotheses < 1:

@@ -74,9 +74,13 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
     model, cfg = load_model(checkpoint, device)
     diff = resolve_diffusion(cfg.diffusion, opts)
     source = DataSource(
-        opts.data_kind or cfg.data.kind, Path(opts.data_root or cfg.data.root), opts.detector or cfg.data.detector
+        opts.data_kind or cfg.data.kind,
+        Path(opts.data_root or cfg.data.root),
+        opts.detector or cfg.data.detector,
     )
-    seqs = load_sequences(source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride)
+    seqs = load_sequences(
+        source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
+    )
     windows = EvalWindows(seqs, cfg.data.length)
     spec = OcclusionSpec.parse(opts.occlusion)
     gen_occ = torch.Generator().manual_seed(opts.seed)
@@ -98,13 +102,20 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         x2d, visible = x2d.to(device), visible.to(device)
         target, mask = b["x3d"][:n].to(device), b["frame_mask"][:n].to(device)
         ts = time.time()
-        pred = predict(model, x2d, visible, diff, gen_smp, sampler, keep_hypotheses=oracle_acc is not None)
+        pred = predict(
+            model, x2d, visible, diff, gen_smp, sampler, keep_hypotheses=oracle_acc is not None
+        )
         t_pred += time.time() - ts
         actions = b["actions"][:n]
         evaluate_batch(pred.pose.float().cpu(), target.cpu(), mask.cpu(), actions, acc)
         if oracle_acc is not None and pred.hypotheses is not None:
             best = oracle_best(pred.hypotheses, target)
-            oracle_acc.update_frames("mpjpe_oracle_upper_bound", mpjpe_frames(best.cpu(), target.cpu(), mask.cpu()), mask.cpu(), actions)
+            oracle_acc.update_frames(
+                "mpjpe_oracle_upper_bound",
+                mpjpe_frames(best.cpu(), target.cpu(), mask.cpu()),
+                mask.cpu(),
+                actions,
+            )
         n_frames += int(mask.sum())
         bar.update(n)
     bar.close()
@@ -112,13 +123,24 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         "checkpoint": str(checkpoint),
         "model": cfg.model.kind,
         "split": opts.split,
-        "data": {"kind": source.kind, "root": str(source.root), "detector": source.detector,
-                 "cameras": opts.cameras, "stride": opts.stride},  # fmt: skip
+        "data": {
+            "kind": source.kind,
+            "root": str(source.root),
+            "detector": source.detector,
+            "cameras": opts.cameras,
+            "stride": opts.stride,
+        },  # fmt: skip
         "occlusion_test": spec.to_string(),
         "occlusion_train": cfg.data.occlusion,
-        "sampling": {"sampler": diff.sampler, "steps": diff.sample_steps, "eta": diff.eta,
-                     "hypotheses": diff.hypotheses, "aggregation": diff.aggregation}
-        if is_diffusion(model) else None,  # fmt: skip
+        "sampling": {
+            "sampler": diff.sampler,
+            "steps": diff.sample_steps,
+            "eta": diff.eta,
+            "hypotheses": diff.hypotheses,
+            "aggregation": diff.aggregation,
+        }
+        if is_diffusion(model)
+        else None,  # fmt: skip
         "seed": opts.seed,
         "frames": n_frames,
         "windows": seen,
@@ -142,10 +164,18 @@ def format_report(summary: dict[str, Any]) -> str:
     if summary.get("sampling"):
         s = summary["sampling"]
         head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}"
-    lines = [head, "", to_table(summary["metrics_mm"], metrics=TABLE_METRICS + ["symmetry_gap_gt", "segment_std_gt"])]
+    lines = [
+        head,
+        "",
+        to_table(
+            summary["metrics_mm"], metrics=TABLE_METRICS + ["symmetry_gap_gt", "segment_std_gt"]
+        ),
+    ]
     if "oracle_upper_bound_mm" in summary:
         ob = summary["oracle_upper_bound_mm"]["mpjpe_oracle_upper_bound"]
-        lines.append(f"\noracle-best MPJPE (UPPER BOUND, picks hypotheses with the ground truth): {ob['frame_weighted']:.1f} mm")
+        lines.append(
+            f"\noracle-best MPJPE (UPPER BOUND, picks hypotheses with the ground truth): {ob['frame_weighted']:.1f} mm"
+        )
     lines.append(f"\n{summary['frames_per_second']} frames/s of prediction on {summary['device']}")
     return "\n".join(lines)
 

@@ -22,7 +22,9 @@ class Prediction:
     hypotheses: Tensor | None = None  # (H, B, T, J, 3), diffusion models only
 
 
-def make_sampler(diff: DiffusionConfig, schedule: NoiseSchedule | None = None) -> DDPMSampler | DDIMSampler:
+def make_sampler(
+    diff: DiffusionConfig, schedule: NoiseSchedule | None = None
+) -> DDPMSampler | DDIMSampler:
     """The sampler named by ``diff.sampler``: DDPM over all T steps, or DDIM with K steps."""
     schedule = schedule or make_schedule(diff.schedule, diff.num_steps)
     if diff.sampler == "ddpm":
@@ -58,7 +60,14 @@ def predict(
     sampler = sampler or make_sampler(diff)
     b, t, j, _ = x2d.shape
     hyps = sample_hypotheses(
-        sampler, model, cond, (b, t, j, 3), diff.hypotheses, generator, device=x2d.device, dtype=x2d.dtype
+        sampler,
+        model,
+        cond,
+        (b, t, j, 3),
+        diff.hypotheses,
+        generator,
+        device=x2d.device,
+        dtype=x2d.dtype,
     )
     hyps = _root_relative(hyps)
     pose = aggregate(hyps, diff.aggregation)

@@ -96,7 +96,10 @@ class Skeleton:
         For Human3.6M: pelvis-hip, thigh, shin, thorax-shoulder, upper arm, forearm.
         """
         bone_of_child = {int(c): i for i, (c, _) in enumerate(self.bones)}
-        pairs = [(bone_of_child[lj], bone_of_child[rj]) for lj, rj in zip(self.left, self.right)]
+        pairs = [
+            (bone_of_child[lj], bone_of_child[rj])
+            for lj, rj in zip(self.left, self.right, strict=True)
+        ]
         return np.array(pairs, dtype=np.int64)
 
     def adjacency(self, self_loops: bool = True, normalize: bool = True) -> np.ndarray:

@@ -81,7 +81,9 @@ def _mpjpe_loss(pred: Tensor, target: Tensor, frame_mask: Tensor) -> Tensor:
     return (err * m).sum() / m.sum().clamp(min=1)
 
 
-def _load_split(cfg: RunConfig, split: str, cameras: list[str] | None = None, stride: int = 1) -> list[PoseSequence]:
+def _load_split(
+    cfg: RunConfig, split: str, cameras: list[str] | None = None, stride: int = 1
+) -> list[PoseSequence]:
     source = DataSource(cfg.data.kind, Path(cfg.data.root), cfg.data.detector)
     return load_sequences(source, split, tuple(cameras) if cameras else None, stride=stride)
 
@@ -105,12 +107,16 @@ class Trainer:
         if self.dist.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.opt = torch.optim.Adam(self.params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        self.opt = torch.optim.Adam(
+            self.params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay
+        )
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.opt, mode="min", factor=cfg.train.plateau_factor,
             patience=cfg.train.plateau_patience, min_lr=cfg.train.min_lr,
         )  # fmt: skip
-        self.schedule = make_schedule(cfg.diffusion.schedule, cfg.diffusion.num_steps).to(self.device)
+        self.schedule = make_schedule(cfg.diffusion.schedule, cfg.diffusion.num_steps).to(
+            self.device
+        )
         self.occlusion = OcclusionSpec.parse(cfg.data.occlusion)
         # Per-process streams: data order and diffusion/occlusion noise differ by rank.
         self.data_rng = np.random.default_rng([cfg.train.seed, self.dist.rank])
@@ -216,7 +222,9 @@ class Trainer:
     def resume(self, path: Path) -> None:
         tensors, meta = load_checkpoint(path)
         saved = config_from_json(meta["config"], f"{path}:config")
-        if config_to_json(saved).replace(saved.out_dir, "") != config_to_json(self.cfg).replace(self.cfg.out_dir, ""):
+        if config_to_json(saved).replace(saved.out_dir, "") != config_to_json(self.cfg).replace(
+            self.cfg.out_dir, ""
+        ):
             print(f"warning: {path} was written with a different config; resuming with the new one")
         self.model.load_state_dict(unprefixed(tensors, "model."))
         state = json.loads(meta["train_state"])
@@ -256,7 +264,9 @@ class Trainer:
             self.resume(last)
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(json.loads(config_to_json(self.cfg)), indent=1))
+            (self.out / "config.json").write_text(
+                json.dumps(json.loads(config_to_json(self.cfg)), indent=1)
+            )
         writer = _tensorboard(self.out) if self.dist.main else None
         log = open(self.out / "metrics.jsonl", "a", encoding="utf-8") if self.dist.main else None
         t_start = time.time()
@@ -294,19 +304,28 @@ class Trainer:
                     improved = val < self.best
                     if improved:
                         self.best = val
-                    self.history.append({"step": self.step, "val_mpjpe_mm": val, "time_s": time.time() - t_start})
+                    self.history.append(
+                        {"step": self.step, "val_mpjpe_mm": val, "time_s": time.time() - t_start}
+                    )
                     if self.dist.main:
                         if improved:
                             self.save_best()
-                        log.write(json.dumps({"step": self.step, "val_mpjpe_mm": val, "best": self.best}) + "\n")
+                        log.write(
+                            json.dumps({"step": self.step, "val_mpjpe_mm": val, "best": self.best})
+                            + "\n"
+                        )
                         log.flush()
                         if writer:
                             writer.add_scalar("val/mpjpe_mm", val, self.step)
-                        bar.write(f"step {self.step}: val MPJPE {val:.2f} mm (best {self.best:.2f})")
+                        bar.write(
+                            f"step {self.step}: val MPJPE {val:.2f} mm (best {self.best:.2f})"
+                        )
                 minutes = (time.time() - t_start) / 60
                 out_of_time = cfg.max_minutes > 0 and minutes >= cfg.max_minutes
                 stopping = stop_after is not None and self.step - start_step >= stop_after
-                if self.dist.main and (time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or out_of_time or stopping):
+                if self.dist.main and (
+                    time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or out_of_time or stopping
+                ):
                     self.save_last()
                     t_ckpt = time.time()
                 if out_of_time or stopping:
@@ -341,7 +360,9 @@ def _tensorboard(out: Path) -> Any:
     return SummaryWriter(str(out / "tb"))
 
 
-def train(cfg: RunConfig, resume: bool = False, stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
+def train(
+    cfg: RunConfig, resume: bool = False, stop_after: int | None = None, progress: bool = True
+) -> dict[str, Any]:
     """Train ``cfg``; returns ``{"step", "best_val_mpjpe_mm", "seconds"}``."""
     trainer = Trainer(cfg, progress=progress)
     try:

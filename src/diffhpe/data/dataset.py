@@ -48,12 +48,18 @@ def _subjects_and_extrinsics(source: DataSource, split: str) -> tuple[list[str],
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{meta_path}: cannot read the benchmark description ({e}); run `diffhpe data build`") from e
+            raise ValueError(
+                f"{meta_path}: cannot read the benchmark description ({e}); run `diffhpe data build`"
+            ) from e
         if split not in meta["splits"]:
             raise ValueError(f"{meta_path}: unknown split {split!r}; have {sorted(meta['splits'])}")
         subjects = list(meta["splits"][split])
-        extr = {s: {c: m["extrinsics"] for c, m in meta["clips"].get(s, {}).items()} for s in subjects}
-        actions = {s: {c: m["action"] for c, m in meta["clips"].get(s, {}).items()} for s in subjects}
+        extr = {
+            s: {c: m["extrinsics"] for c, m in meta["clips"].get(s, {}).items()} for s in subjects
+        }
+        actions = {
+            s: {c: m["action"] for c, m in meta["clips"].get(s, {}).items()} for s in subjects
+        }
         return subjects, extr, actions
     if source.kind == "h36m":
         if split not in H36M_SPLITS:
@@ -89,7 +95,9 @@ def load_sequences(
             raise ValueError(f"{source.file_2d}: subject {subject!r} of split {split!r} is missing")
         for clip, world in pos3d[subject].items():
             if clip not in pos2d[subject]:
-                raise ValueError(f"{source.file_2d}: positions_2d[{subject!r}] lacks action {clip!r}")
+                raise ValueError(
+                    f"{source.file_2d}: positions_2d[{subject!r}] lacks action {clip!r}"
+                )
             views = pos2d[subject][clip]
             extr = extrinsics.get(subject, {}).get(clip, subject)
             cams = load_cameras(extr)

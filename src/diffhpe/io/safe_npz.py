@@ -71,7 +71,9 @@ def _read_npy(raw: bytes, where: str) -> Any:
     if dtype.hasobject:
         obj = _RestrictedUnpickler(f, where).load()
         if not isinstance(obj, np.ndarray):
-            raise UnsafePickleError(f"{where}: pickle payload is a {type(obj).__name__}, expected an array")
+            raise UnsafePickleError(
+                f"{where}: pickle payload is a {type(obj).__name__}, expected an array"
+            )
         _check_plain(obj.item() if obj.shape == () else obj.tolist(), where)
         return obj
     return np.load(io.BytesIO(raw), allow_pickle=False)

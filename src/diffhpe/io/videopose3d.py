@@ -35,7 +35,9 @@ def _field(data: dict[str, Any], field: str, path: Path) -> Any:
 
 def _check_nested(tree: Any, path: Path, field: str) -> None:
     if not isinstance(tree, dict):
-        raise ValueError(f"{path}: field {field!r} must be a dict of subjects, got {type(tree).__name__}")
+        raise ValueError(
+            f"{path}: field {field!r} must be a dict of subjects, got {type(tree).__name__}"
+        )
     for subject, actions in tree.items():
         if not isinstance(actions, dict):
             raise ValueError(f"{path}: {field}[{subject!r}] must be a dict of actions")
@@ -114,7 +116,10 @@ def _atomic_savez(path: Path, **fields: Any) -> None:
 
 def save_3d(path: str | Path, positions_3d: Poses3D) -> None:
     """Write ``data_3d_<name>.npz`` (atomically)."""
-    tree = {s: {a: np.asarray(v, dtype=np.float32) for a, v in acts.items()} for s, acts in positions_3d.items()}
+    tree = {
+        s: {a: np.asarray(v, dtype=np.float32) for a, v in acts.items()}
+        for s, acts in positions_3d.items()
+    }
     _atomic_savez(Path(path), positions_3d=np.array(tree, dtype=object))
 
 
@@ -129,4 +134,8 @@ def save_2d(path: str | Path, positions_2d: Poses2D, layout_name: str = "h36m") 
         "num_joints": NUM_JOINTS,
         "keypoints_symmetry": [list(LEFT_JOINTS), list(RIGHT_JOINTS)],
     }
-    _atomic_savez(Path(path), positions_2d=np.array(tree, dtype=object), metadata=np.array(metadata, dtype=object))
+    _atomic_savez(
+        Path(path),
+        positions_2d=np.array(tree, dtype=object),
+        metadata=np.array(metadata, dtype=object),
+    )

@@ -58,21 +58,29 @@ def build_model(cfg: RunConfig, backbone: MixSTE | None = None) -> nn.Module:
         return MixSTE(mixste_config(cfg))
     if kind == "diffhpe2d":
         vis = cfg.model.use_visibility
-        return DiffHPE2D(denoiser_config(cfg, DiffHPE2D.denoiser_in_channels(vis)), use_visibility=vis)
+        return DiffHPE2D(
+            denoiser_config(cfg, DiffHPE2D.denoiser_in_channels(vis)), use_visibility=vis
+        )
     if kind == "wrapper":
         if backbone is None:
             if not cfg.model.backbone:
-                raise ValueError("model.backbone: the wrapper needs a trained MixSTE checkpoint path")
+                raise ValueError(
+                    "model.backbone: the wrapper needs a trained MixSTE checkpoint path"
+                )
             backbone, bcfg = load_model(cfg.model.backbone)
             if bcfg.model.kind != "mixste":
-                raise ValueError(f"model.backbone {cfg.model.backbone}: expected a MixSTE checkpoint, got {bcfg.model.kind!r}")
+                raise ValueError(
+                    f"model.backbone {cfg.model.backbone}: expected a MixSTE checkpoint, got {bcfg.model.kind!r}"
+                )
             if bcfg.data.length != cfg.data.length:
                 raise ValueError(
                     f"model.backbone {cfg.model.backbone}: trained with data.length={bcfg.data.length}, "
                     f"but this run uses data.length={cfg.data.length}"
                 )
             backbone.backbone_run_config = bcfg  # type: ignore[attr-defined]
-        model = DiffHPEWrapper(backbone, denoiser_config(cfg, DiffHPEWrapper.denoiser_in_channels(backbone)))
+        model = DiffHPEWrapper(
+            backbone, denoiser_config(cfg, DiffHPEWrapper.denoiser_in_channels(backbone))
+        )
         # The wrapper's checkpoint carries its backbone's config, to rebuild it alone.
         model.backbone_run_config = getattr(backbone, "backbone_run_config", None)  # type: ignore[attr-defined]
         return model
@@ -82,12 +90,17 @@ def build_model(cfg: RunConfig, backbone: MixSTE | None = None) -> nn.Module:
 def model_metadata(cfg: RunConfig, model: nn.Module) -> dict[str, str]:
     """Metadata that lets :func:`load_model` rebuild ``model`` from a checkpoint alone."""
     meta = {"config": json.dumps(to_dict(cfg), sort_keys=True), "kind": cfg.model.kind}
-    if isinstance(model, DiffHPEWrapper) and getattr(model, "backbone_run_config", None) is not None:
+    if (
+        isinstance(model, DiffHPEWrapper)
+        and getattr(model, "backbone_run_config", None) is not None
+    ):
         meta["backbone_config"] = json.dumps(to_dict(model.backbone_run_config), sort_keys=True)
     return meta
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, RunConfig]:
+def load_model(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, RunConfig]:
     """Rebuild a model from a checkpoint (its config travels inside). Returns ``(model, cfg)``."""
     path = Path(path)
     tensors, meta = load_checkpoint(path)
@@ -106,7 +119,9 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> tu
         model = build_model(cfg)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise ValueError(
+            f"{path}: weights do not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
     model.to(map_location)
     model.eval()
     return model, cfg
