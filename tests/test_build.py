@@ -41,7 +41,10 @@ def test_place_in_volume_centres_and_keeps_floor():
     assert np.allclose(out[:, 0, :2].mean(0), centre[:2])
     assert np.allclose(out[..., 2], world[..., 2])  # yaw about z keeps heights
     # Bone lengths are unchanged by the rigid placement.
-    assert np.allclose(np.linalg.norm(out[:, 5] - out[:, 4], axis=-1), np.linalg.norm(world[:, 5] - world[:, 4], axis=-1))
+    assert np.allclose(
+        np.linalg.norm(out[:, 5] - out[:, 4], axis=-1),
+        np.linalg.norm(world[:, 5] - world[:, 4], axis=-1),
+    )
 
 
 def test_discover_clips_on_real_data(shared_data):
@@ -85,7 +88,7 @@ def test_build_small_subset_end_to_end(shared_data, tmp_path):
     summary = build_benchmark(root, out, seed=0, workers=1, progress=False)
     assert summary["clips_per_split"] == {"train": 1, "validation": 1, "test": 2}
     text = format_summary(summary)
-    assert "validation" in text and "median_err_px" in text
+    assert "validation" in text and "median_err_excl_px" in text and "conf_any_if_sep20/Ankle" in text
     # Files in the VideoPose3D layout, loadable by plain numpy.
     p3 = np.load(out / "data_3d_open.npz", allow_pickle=True)["positions_3d"].item()
     world = p3["HDM_dg"]["HDM_dg_kickLFront1Reps_013"]
@@ -104,7 +107,13 @@ def test_build_small_subset_end_to_end(shared_data, tmp_path):
     bench = json.loads((out / "benchmark.json").read_text())
     ex = bench["clips"]["CMU14"]["14_04"]["extrinsics"]
     cams = load_cameras(ex)
-    assert np.allclose(cams["54138969"].project_world(load_3d(out / "data_3d_open.npz")["CMU14"]["14_04"].astype(float)), g, atol=1e-2)
+    assert np.allclose(
+        cams["54138969"].project_world(
+            load_3d(out / "data_3d_open.npz")["CMU14"]["14_04"].astype(float)
+        ),
+        g,
+        atol=1e-2,
+    )
     # Deterministic: the same seed gives identical detections.
     out2 = tmp_path / "bench2"
     build_benchmark(root, out2, seed=0, workers=1, progress=False)
