@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out:
         cfg.out_dir = args.out
     result = train(cfg, resume=args.resume, stop_after=args.stop_after, progress=not args.quiet)
-    if int(__import__("os").environ.get("RANK", "0")) == 0:
+    if int(os.environ.get("RANK", "0")) == 0:
         print(
             f"trained {cfg.model.kind} to step {result['step']} in {result['seconds']:.0f} s; "
             f"best validation MPJPE {result['best_val_mpjpe_mm']:.2f} mm; checkpoints in {cfg.out_dir}"
@@ -63,6 +64,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         write_summary(summary, args.json)
         print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from diffhpe.config import list_presets, preset_path
+
+    for name in list_presets():
+        first = preset_path(name).read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+        print(f"{name:<18} {first}")
     return 0
 
 
@@ -136,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("presets", help="list the training presets shipped with diffhpe")
-    pr.set_defaults(
-        func=lambda a: print("\n".join(__import__("diffhpe.config").config.list_presets())) or 0
-    )
+    pr.set_defaults(func=cmd_presets)
     return p
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class EvalOptions:
     detector: str | None = None
     oracle: bool = False  # also report the oracle-best upper bound (uses ground truth)
     device: str = "cpu"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_diffusion(cfg: DiffusionConfig, opts: EvalOptions) -> DiffusionConfig:

@@ -37,7 +37,7 @@ from diffhpe.checkpoint import (
     save_checkpoint,
     unprefixed,
 )
-from diffhpe.config import RunConfig, config_from_json, config_to_json
+from diffhpe.config import RunConfig, config_from_json, config_to_json, to_dict
 from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows, PoseSequence, TrainWindows
@@ -221,10 +221,10 @@ class Trainer:
 
     def resume(self, path: Path) -> None:
         tensors, meta = load_checkpoint(path)
-        saved = config_from_json(meta["config"], f"{path}:config")
-        if config_to_json(saved).replace(saved.out_dir, "") != config_to_json(self.cfg).replace(
-            self.cfg.out_dir, ""
-        ):
+        saved = to_dict(config_from_json(meta["config"], f"{path}:config"))
+        current = to_dict(self.cfg)
+        saved.pop("out_dir"), current.pop("out_dir")
+        if saved != current:
             print(f"warning: {path} was written with a different config; resuming with the new one")
         self.model.load_state_dict(unprefixed(tensors, "model."))
         state = json.loads(meta["train_state"])

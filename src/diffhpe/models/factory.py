@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -17,33 +18,20 @@ from diffhpe.skeleton import NUM_JOINTS
 
 
 def mixste_config(cfg: RunConfig) -> MixSTEConfig:
-    p = cfg.model.mixste
+    """The run's MixSTE hyper-parameters plus what the data fixes (J, L)."""
     return MixSTEConfig(
-        num_joints=NUM_JOINTS,
-        in_channels=p.in_channels,
-        dim=p.dim,
-        depth=p.depth,
-        heads=p.heads,
-        mlp_ratio=p.mlp_ratio,
-        num_frames=cfg.data.length,
-        dropout=p.dropout,
-        attn_dropout=p.attn_dropout,
-        drop_path=p.drop_path,
+        num_joints=NUM_JOINTS, num_frames=cfg.data.length, **asdict(cfg.model.mixste)
     )
 
 
 def denoiser_config(cfg: RunConfig, in_channels: int) -> DenoiserConfig:
-    p = cfg.model.denoiser
+    """The run's denoiser hyper-parameters plus what data, diffusion and model fix."""
     return DenoiserConfig(
         in_channels=in_channels,
-        channels=p.channels,
-        num_blocks=p.num_blocks,
-        step_embed_dim=p.step_embed_dim,
         num_steps=cfg.diffusion.num_steps,
-        dropout=p.dropout,
         num_frames=cfg.data.length,
         num_joints=NUM_JOINTS,
-        temporal_mixing=p.temporal_mixing,
+        **asdict(cfg.model.denoiser),
     )
 
 
