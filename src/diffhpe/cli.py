@@ -22,6 +22,16 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_sample(args: argparse.Namespace) -> int:
+    from diffhpe.data.build import export_sample
+
+    path = export_sample(
+        args.bench, args.subject, args.clip, args.camera, args.start, args.length, args.out
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from diffhpe.config import load_config
     from diffhpe.training import train
@@ -102,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 2)")
     b.set_defaults(func=cmd_data_build)
+    sm = data_sub.add_parser(
+        "sample", help="export a test clip's 2D (and 3D truth) as a small sample file"
+    )
+    sm.add_argument("--bench", default=DEFAULT_BENCHMARK)
+    sm.add_argument("--subject", default="CMU03")
+    sm.add_argument("--clip", default="03_03")
+    sm.add_argument("--camera", default="60457274")
+    sm.add_argument("--start", type=int, default=0)
+    sm.add_argument("--length", type=int, default=400)
+    sm.add_argument("--out", default="src/diffhpe/assets/samples/cmu03_03_walk.npz")
+    sm.set_defaults(func=cmd_data_sample)
 
     t = sub.add_parser(
         "train",

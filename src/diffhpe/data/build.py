@@ -328,3 +328,54 @@ def format_summary(summary: dict) -> str:
     )
     lines.append(f"\nbuilt in {summary['build_seconds']} s")
     return "\n".join(lines)
+
+
+def export_sample(
+    bench_root: str | Path,
+    subject: str,
+    clip: str,
+    camera: str,
+    start: int,
+    length: int,
+    out: str | Path,
+) -> Path:
+    """Write a bundled sample: detected 2D (pixels) of one test clip seen by one camera,
+    with its ground-truth 3D (camera frame, root-relative metres), as a plain ``.npz``
+    (no pickles): ``keypoints (N, 17, 2)``, ``image_size (2,)``, ``gt3d (N, 17, 3)``,
+    ``fps ()``, ``source (str)``."""
+    from diffhpe.cameras import load_cameras
+    from diffhpe.io.videopose3d import load_2d, load_3d
+
+    root = Path(bench_root)
+    meta = json.loads((root / "benchmark.json").read_text(encoding="utf-8"))
+    info = meta["clips"][subject][clip]
+    if info["split"] != "test":
+        raise ValueError(
+            f"{subject}/{clip} is in the {info['split']} split; samples come from the test split"
+        )
+    cams = load_cameras(info["extrinsics"])
+    ci = CAMERA_IDS.index(camera)
+    det = load_2d(root / "data_2d_open_det.npz")[0][subject][clip][ci][start : start + length]
+    world = load_3d(root / "data_3d_open.npz")[subject][clip][start : start + length].astype(
+        np.float64
+    )
+    cam = cams[camera]
+    x3d = cam.world_to_camera(world)
+    x3d -= x3d[:, :1]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    source = (
+        f"open benchmark (seed {meta.get('seed', 0)}) test clip {subject}/{clip} ({info['action']}), "
+        f"frames {start}-{start + len(det) - 1} at 50 Hz, camera {camera} with {info['extrinsics']} "
+        "extrinsics; motion: CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu, NSF EIA-0196217) "
+        "or HDM05 (CC BY-SA 3.0)"
+    )
+    np.savez_compressed(
+        out,
+        keypoints=det.astype(np.float32),
+        image_size=np.array([cam.width, cam.height], dtype=np.int64),
+        gt3d=x3d.astype(np.float32),
+        fps=np.array(FPS),
+        source=np.array(source),
+    )
+    return out
