@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,18 @@ from diffhpe.diffusion import hypothesis_std
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.models.factory import load_model
 from diffhpe.skeleton import NUM_JOINTS
+
+PRETRAINED = {"default": "diffhpe-wrapper-open.safetensors"}
+
+
+def pretrained_path(name: str = "default") -> Path:
+    """Path of a model shipped with the package."""
+    if name not in PRETRAINED:
+        raise KeyError(f"no shipped model {name!r}; available: {sorted(PRETRAINED)}")
+    path = Path(str(resources.files("diffhpe") / "assets" / "models" / PRETRAINED[name]))
+    if not path.exists():
+        raise FileNotFoundError(f"shipped model {name!r} is missing from the installation ({path})")
+    return path
 
 
 @dataclass
@@ -88,6 +101,11 @@ class Lifter:
     def from_checkpoint(cls, path: str | Path, **kwargs) -> Lifter:
         model, cfg = load_model(path)
         return cls(model, cfg, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "default", **kwargs) -> Lifter:
+        """The model shipped inside the package (no download): see ``assets/models``."""
+        return cls.from_checkpoint(pretrained_path(name), **kwargs)
 
     def _windows(self, x: np.ndarray, vis: np.ndarray, starts: np.ndarray) -> Iterator[tuple]:
         """Batches of (start indices, x2d (B, L, J, 2), visible (B, L, J)), edge-padded."""
