@@ -1,0 +1,29 @@
+"""Pictures of 3D results: rendered GIF/MP4/PNG (matplotlib) and an offline HTML viewer.
+
+Importing this package needs numpy only; drawing needs matplotlib (``diffhpe[viz]``)
+and MP4 output imageio-ffmpeg (``diffhpe[video]``).
+"""
+
+from diffhpe.viz.html import write_html
+from diffhpe.viz.render import (
+    PoseRenderer,
+    SceneBox,
+    camera_to_display,
+    render,
+    render_frames,
+    save_video,
+    scene_box,
+    view_basis,
+)
+
+__all__ = [
+    "PoseRenderer",
+    "SceneBox",
+    "camera_to_display",
+    "render",
+    "render_frames",
+    "save_video",
+    "scene_box",
+    "view_basis",
+    "write_html",
+]
