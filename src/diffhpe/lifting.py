@@ -155,3 +155,41 @@ class Lifter:
         pose3d = (acc / wsum[:, None, None]).astype(np.float32)
         unc = (acc_unc / wsum[:, None]).astype(np.float32)
         return LiftResult(pose3d=pose3d, uncertainty=unc, visible=visible)
+
+
+def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
+    """Write a lift to ``.npz`` (plain arrays) or ``.json``: the 3D joints (N, 17, 3) in
+    metres, camera frame, root-relative; per-joint uncertainty (N, 17) in metres; input
+    visibility; joint names; and ``meta`` (input mapping, image size, model, sampler)."""
+    import json
+
+    from diffhpe.skeleton import JOINT_NAMES
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {
+        "units": "metres",
+        "frame": "camera (x right, y down, z forward), root-relative (Pelvis at 0)",
+        "joint_names": list(JOINT_NAMES),
+        **meta,
+    }
+    if path.suffix == ".json":
+        doc = {
+            **info,
+            "pose3d": np.round(result.pose3d.astype(np.float64), 5).tolist(),
+            "uncertainty": np.round(result.uncertainty.astype(np.float64), 5).tolist(),
+            "visible": result.visible.tolist(),
+        }
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    elif path.suffix == ".npz":
+        np.savez_compressed(
+            path,
+            pose3d=result.pose3d,
+            uncertainty=result.uncertainty,
+            visible=result.visible,
+            joint_names=np.array(JOINT_NAMES),
+            meta=np.array(json.dumps(info)),
+        )
+    else:
+        raise ValueError(f"{path}: output must end in .npz or .json")
+    return path
