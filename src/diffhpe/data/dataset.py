@@ -32,6 +32,9 @@ class DataSource:
     root: Path
     detector: str = "det"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
     @property
     def file_3d(self) -> Path:
         return self.root / f"data_3d_{self.kind}.npz"
