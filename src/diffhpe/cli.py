@@ -131,6 +131,11 @@ def cmd_lift(args: argparse.Namespace) -> int:
     from diffhpe.inference import make_sampler
     from diffhpe.lifting import Lifter, save_result
 
+    if args.input == "sample":  # the bundled open test clip
+        from importlib import resources
+
+        args.input = str(resources.files("diffhpe") / "assets" / "samples" / "cmu03_03_walk.npz")
+        args.output = args.output or "walk_3d.npz"
     src = Path(args.input)
     if src.suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm"):
         raise ValueError(
