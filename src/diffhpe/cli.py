@@ -197,6 +197,18 @@ def cmd_lift(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ship(args: argparse.Namespace) -> int:
+    from diffhpe.evaluation import EvalOptions
+    from diffhpe.shipping import ship
+
+    opts = EvalOptions(split="test", data_root=args.data_root, batch_size=args.batch_size)
+    info = ship(args.run, out_dir=args.out, eval_opts=opts, progress=not args.quiet)
+    m = info["test"]["metrics_mm"]["mpjpe"]["frame_weighted"]
+    print(f"shipped {info['file']} ({info['bytes'] / 2**20:.1f} MB); test MPJPE {m:.1f} mm; "
+          f"sample MPJPE {info['sample']['mpjpe_mm']:.1f} mm; card written")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="diffhpe",
@@ -299,6 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--html", default=None, help="also write an interactive offline .html viewer")
     lf.add_argument("--fps", type=float, default=None, help="frame rate of the rendered video")
     lf.set_defaults(func=cmd_lift)
+
+    sh = sub.add_parser(
+        "ship", help="put a trained wrapper run inside the package, with its model card"
+    )
+    sh.add_argument("run", help="the wrapper's run folder (best.safetensors, last.safetensors)")
+    sh.add_argument(
+        "--out", default=None, help="output folder (default: the package's assets/models)"
+    )
+    sh.add_argument("--data-root", default=None)
+    sh.add_argument("--batch-size", type=int, default=256)
+    sh.add_argument("--quiet", action="store_true")
+    sh.set_defaults(func=cmd_ship)
 
     pr = sub.add_parser("presets", help="list the training presets shipped with diffhpe")
     pr.set_defaults(func=cmd_presets)

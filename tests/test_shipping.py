@@ -1,0 +1,47 @@
+"""Shipping a wrapper into a package folder, with a model card measured, not typed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from diffhpe.config import load_config
+from diffhpe.evaluation import EvalOptions
+from diffhpe.lifting import Lifter
+from diffhpe.shipping import model_card, ship
+from diffhpe.training import train
+
+
+@pytest.fixture(scope="module")
+def wrapper_run(tiny_benchmark: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ship")
+    m = load_config("tiny", [f"data.root={tiny_benchmark}"])
+    m.out_dir = str(root / "mixste")
+    train(m, progress=False)
+    w = load_config("tiny", [f"data.root={tiny_benchmark}", "model.kind=wrapper",
+                             f"model.backbone={root / 'mixste' / 'best.safetensors'}"])  # fmt: skip
+    w.out_dir = str(root / "wrapper")
+    train(w, progress=False)
+    return root / "wrapper"
+
+
+def test_ship_writes_weights_and_a_measured_card(wrapper_run, tmp_path):
+    out = tmp_path / "models"
+    info = ship(wrapper_run, out_dir=out, eval_opts=EvalOptions(split="test"), progress=False)
+    weights = out / "diffhpe-wrapper-open.safetensors"
+    assert weights.exists() and info["bytes"] == weights.stat().st_size
+    card = (out / "MODEL_CARD.md").read_text()
+    mpjpe = info["test"]["metrics_mm"]["mpjpe"]["frame_weighted"]
+    assert f"{mpjpe:.1f}" in card and "CC BY-SA 3.0" in card and "mocap.cs.cmu.edu" in card
+    assert info["test_mixste"] is not None and "its MixSTE" in card
+    assert (
+        json.loads((out / "MODEL_CARD.json").read_text())["sample"]["bound_mm"]
+        >= info["sample"]["mpjpe_mm"]
+    )
+    assert model_card(info) == card
+    # The shipped file alone rebuilds the wrapper, optimizer state dropped.
+    lifter = Lifter.from_checkpoint(weights)
+    assert lifter.cfg.model.kind == "wrapper"
+    assert info["bytes"] < (wrapper_run / "last.safetensors").stat().st_size
