@@ -324,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--quiet", action="store_true")
     sh.set_defaults(func=cmd_ship)
 
+    from diffhpe.experiments import add_experiment_parser
+
+    add_experiment_parser(sub)
+
     pr = sub.add_parser("presets", help="list the training presets shipped with diffhpe")
     pr.set_defaults(func=cmd_presets)
     return p
