@@ -154,3 +154,24 @@ def test_torchrun_two_processes_agree(tiny_benchmark, tmp_path):
     assert state["world_size"] == 2
     assert state["ddp_max_weight_diff"] == 0.0
     assert state["step"] == 3
+
+
+def test_init_from_starts_a_new_run_from_trained_weights(tiny_benchmark, tmp_path, mixste_ckpt):
+    out = tmp_path / "finetune"
+    cfg = _cfg(
+        tiny_benchmark,
+        out,
+        f"train.init_from={mixste_ckpt}",
+        "data.occlusion=mix",
+        "train.max_steps=1",
+    )
+    from diffhpe.training import Trainer
+
+    trainer = Trainer(cfg, progress=False)
+    start = trainer.model.state_dict()
+    for k, v in _weights(mixste_ckpt).items():
+        assert torch.equal(start[k], v), k
+    assert trainer.step == 0
+    bad = _cfg(tiny_benchmark, out, f"train.init_from={mixste_ckpt}", "model.kind=diffhpe2d")
+    with pytest.raises(ValueError, match="cannot start a 'diffhpe2d' run"):
+        Trainer(bad, progress=False)

@@ -95,6 +95,7 @@ class TrainConfig:
     log_every: int = 20
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     threads: int = 0  # torch CPU threads; 0: torch's default
+    init_from: str | None = None  # start from these weights (same model kind), e.g. fine-tuning
 
 
 @dataclass

@@ -101,6 +101,8 @@ class Trainer:
         # Same init on every process: seed before building the model.
         torch.manual_seed(cfg.train.seed)
         self.model = build_model(cfg).to(self.device)
+        if cfg.train.init_from:
+            self._init_from(Path(cfg.train.init_from))
         self.diffusion = is_diffusion(self.model)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.net: nn.Module = self.model
@@ -129,6 +131,16 @@ class Trainer:
         self.val: EvalWindows | None = None
         self.per_rank_batch = max(1, cfg.train.batch_size // self.dist.world)
         self.ddp_weight_diff: float | None = None
+
+    def _init_from(self, path: Path) -> None:
+        """Start from another run's weights (a new run: fresh optimizer, step 0)."""
+        tensors, meta = load_checkpoint(path)
+        kind = json.loads(meta["config"])["model"]["kind"] if "config" in meta else None
+        if kind != self.cfg.model.kind:
+            raise ValueError(
+                f"train.init_from {path}: a {kind!r} checkpoint cannot start a {self.cfg.model.kind!r} run"
+            )
+        self.model.load_state_dict(unprefixed(tensors, "model."))
 
     # ----------------------------------------------------------------- data
     def load_data(self) -> None:
