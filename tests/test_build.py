@@ -88,7 +88,9 @@ def test_build_small_subset_end_to_end(shared_data, tmp_path):
     summary = build_benchmark(root, out, seed=0, workers=1, progress=False)
     assert summary["clips_per_split"] == {"train": 1, "validation": 1, "test": 2}
     text = format_summary(summary)
-    assert "validation" in text and "median_err_excl_px" in text and "conf_any_if_sep20/Ankle" in text
+    assert (
+        "validation" in text and "median_err_excl_px" in text and "conf_any_if_sep20/Ankle" in text
+    )
     # Files in the VideoPose3D layout, loadable by plain numpy.
     p3 = np.load(out / "data_3d_open.npz", allow_pickle=True)["positions_3d"].item()
     world = p3["HDM_dg"]["HDM_dg_kickLFront1Reps_013"]

@@ -62,3 +62,12 @@ def test_short_sequence_and_bad_input():
         lifter.lift(np.zeros((3, 16, 2)), (1000, 1000))
     with pytest.raises(ValueError, match="image_size"):
         lifter.lift(np.zeros((3, 17, 2)), (0, 1000))
+
+
+def test_sampler_settings_reach_the_sampler():
+    from diffhpe.config import DiffusionConfig
+    from diffhpe.inference import make_sampler
+
+    s = make_sampler(DiffusionConfig(sampler="ddim", sample_steps=4, eta=0.5, clip_x0=1.5))
+    assert len(s.timesteps) == 4 and s.eta == 0.5 and s.clip_x0 == 1.5
+    assert make_sampler(DiffusionConfig(sampler="ddpm")).clip_x0 is None

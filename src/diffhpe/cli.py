@@ -59,6 +59,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         steps=args.steps,
         eta=args.eta,
         aggregation=args.aggregation,
+        clip_x0=args.clip_x0,
         batch_size=args.batch_size,
         seed=args.seed,
         cameras=args.cameras,
@@ -276,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps", type=int, default=None, help="DDIM steps K")
     e.add_argument("--eta", type=float, default=None)
     e.add_argument("--aggregation", choices=["mean", "median"], default=None)
+    e.add_argument("--clip-x0", type=float, default=None, help="clip predicted x0 (metres)")
     e.add_argument("--batch-size", type=int, default=256)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")

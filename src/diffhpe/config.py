@@ -76,6 +76,7 @@ class DiffusionConfig:
     eta: float = 0.0
     hypotheses: int = 5  # H
     aggregation: str = "mean"
+    clip_x0: float | None = None  # clip predicted x0 to +-this many metres while sampling
 
 
 @dataclass

@@ -36,6 +36,7 @@ class EvalOptions:
     steps: int | None = None
     eta: float | None = None
     aggregation: str | None = None
+    clip_x0: float | None = None
     batch_size: int = 256
     seed: int = 0
     cameras: list[str] | None = None
@@ -61,6 +62,8 @@ def resolve_diffusion(cfg: DiffusionConfig, opts: EvalOptions) -> DiffusionConfi
         d.eta = opts.eta
     if opts.aggregation is not None:
         d.aggregation = opts.aggregation
+    if opts.clip_x0 is not None:
+        d.clip_x0 = opts.clip_x0
     if d.sampler == "ddpm":
         d.sample_steps = d.num_steps
     return d

@@ -28,9 +28,9 @@ def make_sampler(
     """The sampler named by ``diff.sampler``: DDPM over all T steps, or DDIM with K steps."""
     schedule = schedule or make_schedule(diff.schedule, diff.num_steps)
     if diff.sampler == "ddpm":
-        return DDPMSampler(schedule)
+        return DDPMSampler(schedule, clip_x0=diff.clip_x0)
     if diff.sampler == "ddim":
-        return DDIMSampler(schedule, diff.sample_steps, eta=diff.eta)
+        return DDIMSampler(schedule, diff.sample_steps, eta=diff.eta, clip_x0=diff.clip_x0)
     raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {diff.sampler!r}")
 
 
