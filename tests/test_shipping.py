@@ -29,7 +29,14 @@ def wrapper_run(tiny_benchmark: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 def test_ship_writes_weights_and_a_measured_card(wrapper_run, tmp_path):
     out = tmp_path / "models"
-    info = ship(wrapper_run, out_dir=out, eval_opts=EvalOptions(split="test"), progress=False)
+    sampling = {"sampler": "ddpm", "hypotheses": 3, "clip_x0": 1.0}
+    info = ship(
+        wrapper_run,
+        out_dir=out,
+        eval_opts=EvalOptions(split="test"),
+        progress=False,
+        sampling=sampling,
+    )
     weights = out / "diffhpe-wrapper-open.safetensors"
     assert weights.exists() and info["bytes"] == weights.stat().st_size
     card = (out / "MODEL_CARD.md").read_text()
@@ -44,4 +51,7 @@ def test_ship_writes_weights_and_a_measured_card(wrapper_run, tmp_path):
     # The shipped file alone rebuilds the wrapper, optimizer state dropped.
     lifter = Lifter.from_checkpoint(weights)
     assert lifter.cfg.model.kind == "wrapper"
+    d = lifter.cfg.diffusion
+    assert (d.sampler, d.hypotheses, d.clip_x0) == ("ddpm", 3, 1.0)  # shipped defaults
+    assert info["test"]["sampling"]["hypotheses"] == 3 and "clipped to 1.0 m" in card
     assert info["bytes"] < (wrapper_run / "last.safetensors").stat().st_size

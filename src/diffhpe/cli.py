@@ -203,7 +203,11 @@ def cmd_ship(args: argparse.Namespace) -> int:
     from diffhpe.shipping import ship
 
     opts = EvalOptions(split="test", data_root=args.data_root, batch_size=args.batch_size)
-    info = ship(args.run, out_dir=args.out, eval_opts=opts, progress=not args.quiet)
+    sampling = {k: v for k, v in (("sampler", args.sampler), ("sample_steps", args.steps),
+                                  ("hypotheses", args.hypotheses), ("clip_x0", args.clip_x0)) if v is not None}  # fmt: skip
+    info = ship(
+        args.run, out_dir=args.out, eval_opts=opts, progress=not args.quiet, sampling=sampling
+    )
     m = info["test"]["metrics_mm"]["mpjpe"]["frame_weighted"]
     print(f"shipped {info['file']} ({info['bytes'] / 2**20:.1f} MB); test MPJPE {m:.1f} mm; "
           f"sample MPJPE {info['sample']['mpjpe_mm']:.1f} mm; card written")  # fmt: skip
@@ -323,6 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sh.add_argument("--data-root", default=None)
     sh.add_argument("--batch-size", type=int, default=256)
+    sh.add_argument(
+        "--sampler", choices=["ddpm", "ddim"], default=None, help="default sampler shipped"
+    )
+    sh.add_argument("--steps", type=int, default=None, help="default DDIM steps shipped")
+    sh.add_argument("--hypotheses", type=int, default=None, help="default H shipped")
+    sh.add_argument(
+        "--clip-x0", type=float, default=None, help="default x0 clipping shipped (metres)"
+    )
     sh.add_argument("--quiet", action="store_true")
     sh.set_defaults(func=cmd_ship)
 

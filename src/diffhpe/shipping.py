@@ -58,14 +58,26 @@ def ship(
     sample: str | Path | None = None,
     eval_opts: EvalOptions | None = None,
     progress: bool = True,
+    sampling: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Copy ``wrapper_run/best.safetensors`` into the package and write its model card."""
+    """Copy ``wrapper_run/best.safetensors`` into the package and write its model card.
+
+    ``sampling`` overrides the default sampling settings stored with the shipped model
+    (keys of ``diffusion`` in the config: sampler, sample_steps, hypotheses, clip_x0, ...).
+    """
     run = Path(wrapper_run)
     pkg = Path(__file__).resolve().parent / "assets" / "models"
     out = Path(out_dir) if out_dir else pkg
     out.mkdir(parents=True, exist_ok=True)
     tensors, meta = load_checkpoint(run / "best.safetensors")
     model_tensors = {k: v for k, v in tensors.items() if k.startswith("model.")}
+    if sampling:
+        cfg = json.loads(meta["config"])
+        unknown = set(sampling) - set(cfg["diffusion"])
+        if unknown:
+            raise ValueError(f"sampling: unknown diffusion settings {sorted(unknown)}")
+        cfg["diffusion"].update(sampling)
+        meta = {**meta, "config": json.dumps(cfg, sort_keys=True)}
     target = out / PRETRAINED["default"]
     save_checkpoint(target, model_tensors, meta)
     size = target.stat().st_size
@@ -144,7 +156,8 @@ def model_card(info: dict[str, Any]) -> str:
         f"- Denoiser: {cfg['model']['denoiser']['num_blocks']} blocks x {cfg['model']['denoiser']['channels']} channels, "
         f"T = {cfg['diffusion']['num_steps']} ({cfg['diffusion']['schedule']} schedule), trained with occlusion "
         f"`{cfg['data']['occlusion']}`.",
-        f"- Default sampling: {sampling['sampler']} {sampling['steps']} steps, H = {sampling['hypotheses']}, {sampling['aggregation']}.",
+        f"- Default sampling: {sampling['sampler']} {sampling['steps']} steps, H = {sampling['hypotheses']}, "
+        f"{sampling['aggregation']}, predicted x0 clipped to {cfg['diffusion'].get('clip_x0')} m.",
         "",
         "## Training runs",
     ]
