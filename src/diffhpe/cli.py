@@ -202,7 +202,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
     from diffhpe.evaluation import EvalOptions
     from diffhpe.shipping import ship
 
-    opts = EvalOptions(split="test", data_root=args.data_root, batch_size=args.batch_size)
+    opts = EvalOptions(
+        split="test", data_root=args.data_root, batch_size=args.batch_size, cameras=args.cameras
+    )
     sampling = {k: v for k, v in (("sampler", args.sampler), ("sample_steps", args.steps),
                                   ("hypotheses", args.hypotheses), ("clip_x0", args.clip_x0)) if v is not None}  # fmt: skip
     info = ship(
