@@ -329,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sh.add_argument("--data-root", default=None)
     sh.add_argument("--batch-size", type=int, default=256)
+    sh.add_argument("--cameras", nargs="*", default=None, help="test cameras (default: all four)")
     sh.add_argument(
         "--sampler", choices=["ddpm", "ddim"], default=None, help="default sampler shipped"
     )

@@ -168,7 +168,8 @@ def model_card(info: dict[str, Any]) -> str:
                          f"{t['train_minutes']} min ({t['run']})")  # fmt: skip
     lines += [
         "",
-        f"## Test split ({s['frames']} frames, all four cameras, no occlusion, seed {s['seed']})",
+        f"## Test split ({s['frames']} frames, cameras: {', '.join(s['data']['cameras'] or ['all four'])}, "
+        f"no occlusion, seed {s['seed']})",
         "",
         "Frame-weighted, mm:",
         "",
