@@ -55,3 +55,26 @@ def test_ship_writes_weights_and_a_measured_card(wrapper_run, tmp_path):
     assert (d.sampler, d.hypotheses, d.clip_x0) == ("ddpm", 3, 1.0)  # shipped defaults
     assert info["test"]["sampling"]["hypotheses"] == 3 and "clipped to 1.0 m" in card
     assert info["bytes"] < (wrapper_run / "last.safetensors").stat().st_size
+
+
+def test_ship_cli(wrapper_run, tmp_path, capsys):
+    from diffhpe.cli import main
+
+    out = tmp_path / "cli_models"
+    args = [
+        "ship",
+        str(wrapper_run),
+        "--out",
+        str(out),
+        "--cameras",
+        "54138969",
+        "--hypotheses",
+        "2",
+    ]
+    rc = main([*args, "--quiet"])
+    assert rc == 0 and "shipped diffhpe-wrapper-open.safetensors" in capsys.readouterr().out
+    info = json.loads((out / "MODEL_CARD.json").read_text())
+    assert (
+        info["test"]["data"]["cameras"] == ["54138969"]
+        and info["test"]["sampling"]["hypotheses"] == 2
+    )
