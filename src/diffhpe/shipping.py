@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from diffhpe.checkpoint import load_checkpoint, save_checkpoint
+from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
 from diffhpe.lifting import PRETRAINED, Lifter
 from diffhpe.metrics import to_table
@@ -73,7 +75,7 @@ def ship(
     model_tensors = {k: v for k, v in tensors.items() if k.startswith("model.")}
     if sampling:
         cfg = json.loads(meta["config"])
-        unknown = set(sampling) - set(cfg["diffusion"])
+        unknown = set(sampling) - {f.name for f in fields(DiffusionConfig)}
         if unknown:
             raise ValueError(f"sampling: unknown diffusion settings {sorted(unknown)}")
         cfg["diffusion"].update(sampling)
