@@ -9,7 +9,6 @@ metrics, all read from files and evaluations, not typed by hand.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from diffhpe.checkpoint import load_checkpoint, save_checkpoint
 from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
+from diffhpe.experiments import environment
 from diffhpe.lifting import PRETRAINED, Lifter
 from diffhpe.metrics import to_table
 
@@ -42,16 +42,9 @@ def _train_info(run_dir: Path) -> dict[str, Any]:
 
 
 def hardware() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {torch.get_num_threads()} torch threads, {gpu}, torch {torch.__version__}"
+    """One line: CPU model, torch threads, GPU, torch version (see experiments.environment)."""
+    env = environment("cuda" if torch.cuda.is_available() else "cpu")
+    return f"{env['cpu']}, {env['threads']} torch threads, {env['gpu'] or 'no GPU'}, torch {env['torch']}"
 
 
 def ship(
