@@ -129,7 +129,7 @@ def _read_people(args: argparse.Namespace) -> list[dict]:
 def cmd_lift(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from diffhpe.inference import make_sampler
+    from diffhpe.inference import with_sampling
     from diffhpe.lifting import Lifter, save_result
 
     if args.input == "sample":  # the bundled open test clip
@@ -146,12 +146,9 @@ def cmd_lift(args: argparse.Namespace) -> int:
     lifter = (
         Lifter.from_checkpoint(args.checkpoint) if args.checkpoint else Lifter.from_pretrained()
     )
-    d = lifter.diffusion
-    d.hypotheses = args.hypotheses or d.hypotheses
-    d.sample_steps = args.steps or d.sample_steps
-    d.sampler = args.sampler or d.sampler
-    if lifter.sampler is not None:
-        lifter.sampler = make_sampler(d)
+    lifter.diffusion = d = with_sampling(
+        lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps, sampler=args.sampler
+    )
     out = Path(args.output) if args.output else src.with_name(src.stem + "_3d.npz")
     people = _read_people(args)
     for person in people:

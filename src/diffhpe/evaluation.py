@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from diffhpe.config import DiffusionConfig
 from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows
 from diffhpe.diffusion import oracle_best
-from diffhpe.inference import is_diffusion, make_sampler, predict
+from diffhpe.inference import is_diffusion, make_sampler, predict, with_sampling
 from diffhpe.metrics import MetricAccumulator, evaluate_batch, mpjpe_frames, to_table
 from diffhpe.models.factory import load_model
 
@@ -49,32 +48,15 @@ class EvalOptions:
     device: str = "cpu"
 
 
-def resolve_diffusion(cfg: DiffusionConfig, opts: EvalOptions) -> DiffusionConfig:
-    """The checkpoint's sampling settings with the evaluation's overrides."""
-    d = replace(cfg)
-    if opts.hypotheses is not None:
-        d.hypotheses = opts.hypotheses
-    if opts.sampler is not None:
-        d.sampler = opts.sampler
-    if opts.steps is not None:
-        d.sample_steps = opts.steps
-    if opts.eta is not None:
-        d.eta = opts.eta
-    if opts.aggregation is not None:
-        d.aggregation = opts.aggregation
-    if opts.clip_x0 is not None:
-        d.clip_x0 = opts.clip_x0
-    if d.sampler == "ddpm":
-        d.sample_steps = d.num_steps
-    return d
-
-
 def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -> dict[str, Any]:
     """Evaluate ``checkpoint``; returns a JSON-ready summary with per-action metrics (mm)."""
     t0 = time.time()
     device = torch.device(opts.device)
     model, cfg = load_model(checkpoint, device)
-    diff = resolve_diffusion(cfg.diffusion, opts)
+    diff = with_sampling(
+        cfg.diffusion, sampler=opts.sampler, sample_steps=opts.steps, hypotheses=opts.hypotheses,
+        eta=opts.eta, aggregation=opts.aggregation, clip_x0=opts.clip_x0,
+    )  # fmt: skip
     source = DataSource(
         opts.data_kind or cfg.data.kind,
         Path(opts.data_root or cfg.data.root),

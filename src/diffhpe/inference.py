@@ -6,7 +6,8 @@ Shapes: x2d ``(B, T, J, 2)`` normalised, visible ``(B, T, J)`` bool, predictions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +33,21 @@ def make_sampler(
     if diff.sampler == "ddim":
         return DDIMSampler(schedule, diff.sample_steps, eta=diff.eta, clip_x0=diff.clip_x0)
     raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {diff.sampler!r}")
+
+
+def with_sampling(diff: DiffusionConfig, **overrides: Any) -> DiffusionConfig:
+    """A copy of ``diff`` with the non-None ``overrides`` (sampler, sample_steps,
+    hypotheses, eta, aggregation, clip_x0); DDPM always runs all T steps."""
+    names = {f.name for f in fields(DiffusionConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ValueError(
+            f"unknown sampling settings {sorted(unknown)}; expected some of {sorted(names)}"
+        )
+    d = replace(diff, **{k: v for k, v in overrides.items() if v is not None})
+    if d.sampler == "ddpm":
+        d.sample_steps = d.num_steps
+    return d
 
 
 def is_diffusion(model: nn.Module) -> bool:

@@ -11,6 +11,7 @@ occlusions the models were trained with.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -25,7 +26,7 @@ from diffhpe.config import DiffusionConfig, RunConfig
 from diffhpe.diffusion import hypothesis_std
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.models.factory import load_model
-from diffhpe.skeleton import NUM_JOINTS
+from diffhpe.skeleton import JOINT_NAMES, NUM_JOINTS
 
 PRETRAINED = {"default": "diffhpe-wrapper-open.safetensors"}
 
@@ -95,7 +96,6 @@ class Lifter:
         self.batch_windows = batch_windows
         self.stride = stride or max(1, self.length // 3)
         self.seed = seed
-        self.sampler = make_sampler(self.diffusion) if is_diffusion(model) else None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs) -> Lifter:
@@ -136,22 +136,25 @@ class Lifter:
         acc_unc = np.zeros((n, NUM_JOINTS))
         wsum = np.zeros(n)
         gen = torch.Generator().manual_seed(self.seed)
+        sampler = make_sampler(self.diffusion) if is_diffusion(self.model) else None
         for s, xb, vb in self._windows(x, visible, starts):
             pred = predict(
-                self.model, xb.to(self.device), vb.to(self.device), self.diffusion, gen, self.sampler,
+                self.model, xb.to(self.device), vb.to(self.device), self.diffusion, gen, sampler,
                 keep_hypotheses=True,
             )  # fmt: skip
-            pose = pred.pose.cpu().numpy().astype(np.float64)
+            pose = pred.pose.cpu().numpy().astype(np.float64)  # (B, L, J, 3)
             unc = (
                 hypothesis_std(pred.hypotheses).cpu().numpy()
                 if pred.hypotheses is not None and pred.hypotheses.shape[0] > 1
                 else np.zeros(pose.shape[:3])
             )
-            for k, start in enumerate(s.tolist()):
-                m = min(L, n - start)  # a padded window contributes its real frames only
-                acc[start : start + m] += weights[:m, None, None] * pose[k, :m]
-                acc_unc[start : start + m] += weights[:m, None] * unc[k, :m]
-                wsum[start : start + m] += weights[:m]
+            # Scatter-add every window's real frames (padding of short sequences dropped).
+            frame = s[:, None] + np.arange(L)[None]  # (B, L)
+            real = frame < n
+            w = np.broadcast_to(weights, frame.shape)[real]  # (R,)
+            np.add.at(acc, frame[real], w[:, None, None] * pose[real])
+            np.add.at(acc_unc, frame[real], w[:, None] * unc[real])
+            np.add.at(wsum, frame[real], w)
         pose3d = (acc / wsum[:, None, None]).astype(np.float32)
         unc = (acc_unc / wsum[:, None]).astype(np.float32)
         return LiftResult(pose3d=pose3d, uncertainty=unc, visible=visible)
@@ -161,10 +164,6 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
     """Write a lift to ``.npz`` (plain arrays) or ``.json``: the 3D joints (N, 17, 3) in
     metres, camera frame, root-relative; per-joint uncertainty (N, 17) in metres; input
     visibility; joint names; and ``meta`` (input mapping, image size, model, sampler)."""
-    import json
-
-    from diffhpe.skeleton import JOINT_NAMES
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {

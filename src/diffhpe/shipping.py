@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from diffhpe.checkpoint import load_checkpoint, save_checkpoint
 from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
 from diffhpe.experiments import environment
+from diffhpe.inference import with_sampling
 from diffhpe.lifting import PRETRAINED, Lifter
 from diffhpe.metrics import to_table
 
@@ -68,10 +69,7 @@ def ship(
     model_tensors = {k: v for k, v in tensors.items() if k.startswith("model.")}
     if sampling:
         cfg = json.loads(meta["config"])
-        unknown = set(sampling) - {f.name for f in fields(DiffusionConfig)}
-        if unknown:
-            raise ValueError(f"sampling: unknown diffusion settings {sorted(unknown)}")
-        cfg["diffusion"].update(sampling)
+        cfg["diffusion"] = asdict(with_sampling(DiffusionConfig(**cfg["diffusion"]), **sampling))
         meta = {**meta, "config": json.dumps(cfg, sort_keys=True)}
     target = out / PRETRAINED["default"]
     save_checkpoint(target, model_tensors, meta)
@@ -85,11 +83,8 @@ def ship(
     t0 = time.time()
     opts = eval_opts or EvalOptions(split="test")
     summary = evaluate(target, opts, progress=progress)
-    mixste_summary = (
-        evaluate(cfg["model"]["backbone"], opts, progress=progress)
-        if Path(cfg["model"]["backbone"]).exists()
-        else None
-    )
+    backbone = Path(cfg["model"]["backbone"])  # the MixSTE run, when it is on this machine
+    mixste_summary = evaluate(backbone, opts, progress=progress) if backbone.exists() else None
     sample_path = (
         Path(sample)
         if sample
@@ -104,9 +99,7 @@ def ship(
         "file": target.name,
         "bytes": size,
         "wrapper": _train_info(run),
-        "mixste": _train_info(Path(cfg["model"]["backbone"]).parent)
-        if Path(cfg["model"]["backbone"]).exists()
-        else None,
+        "mixste": _train_info(backbone.parent) if backbone.exists() else None,
         "config": cfg,
         "backbone_config": bcfg,
         "test": summary,

@@ -223,7 +223,6 @@ class Trainer:
             "optimizer": opt_info,
             "scheduler": self.sched.state_dict(),
             "data_rng": self.data_rng.bit_generator.state,
-            "windows_rng": self.windows.rng.bit_generator.state if self.windows else None,
             "history": self.history,
             "world_size": self.dist.world,
             "ddp_max_weight_diff": self.ddp_weight_diff,
@@ -245,8 +244,6 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch"])
         self.gen.set_state(tensors["rng.gen"])
         self.data_rng.bit_generator.state = state["data_rng"]
-        if state.get("windows_rng") and self.windows is not None:
-            self.windows.rng.bit_generator.state = state["windows_rng"]
         self.step = int(state["step"])
         self.best = math.inf if state["best"] is None else float(state["best"])
         self.history = list(state.get("history", []))
