@@ -60,3 +60,24 @@ def test_unknown_keys_and_bad_values_are_errors(tmp_path):
         load_config("nonexistent-preset")
     with pytest.raises(ValueError, match="key=value"):
         parse_override("train.lr")
+
+
+def test_run_config_json_reloads_and_exponents_parse(tmp_path):
+    """A run's config.json (written with `1e-06`-style floats) loads back as a config file,
+    and YAML's dotless exponents (`lr: 3e-4`, a string in YAML 1.1) are read as numbers."""
+    import dataclasses
+    import json
+
+    cfg = load_config("tiny", ["train.min_lr=1e-06"])
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(dataclasses.asdict(cfg), indent=1), encoding="utf-8")
+    assert "1e-06" in path.read_text(encoding="utf-8")
+    again = load_config(str(path))
+    assert again.train.min_lr == pytest.approx(1e-6)
+    assert dataclasses.asdict(again) == dataclasses.asdict(cfg)
+    yml = tmp_path / "x.yaml"
+    yml.write_text("model: {kind: mixste}\ntrain: {lr: 3e-4}\n", encoding="utf-8")
+    assert load_config(str(yml)).train.lr == pytest.approx(3e-4)
+    yml.write_text("model: {kind: mixste}\ntrain: {lr: fast}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="train.lr: expected a number, got 'fast'"):
+        load_config(str(yml))

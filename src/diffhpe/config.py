@@ -134,6 +134,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ValueError(f"{where}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads `1e-4` (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(f"{where}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -169,9 +174,12 @@ def _deep_update(base: dict, upd: dict) -> dict:
 
 
 def preset_path(name: str) -> Path:
-    """A preset shipped with the package (``configs/<name>.yaml``) or a file path."""
+    """A preset shipped with the package (``configs/<name>.yaml``) or a file path.
+
+    A ``.json`` file (a run's ``config.json``) is accepted too: JSON is YAML.
+    """
     p = Path(name)
-    if p.suffix in (".yaml", ".yml") and p.exists():
+    if p.suffix in (".yaml", ".yml", ".json") and p.exists():
         return p
     packaged = Path(str(resources.files("diffhpe") / "configs" / f"{name}.yaml"))
     if packaged.exists():
