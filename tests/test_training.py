@@ -175,3 +175,30 @@ def test_init_from_starts_a_new_run_from_trained_weights(tiny_benchmark, tmp_pat
     bad = _cfg(tiny_benchmark, out, f"train.init_from={mixste_ckpt}", "model.kind=diffhpe2d")
     with pytest.raises(ValueError, match="cannot start a 'diffhpe2d' run"):
         Trainer(bad, progress=False)
+
+
+def test_wrapper_init_from_keeps_the_configured_backbone(tiny_benchmark, tmp_path, mixste_ckpt):
+    """Fine-tuning a wrapper onto another MixSTE: `init_from` gives w and the denoiser, the
+    frozen backbone is the one `model.backbone` names (not the source run's)."""
+    from diffhpe.training import Trainer
+
+    base = tmp_path / "wrapper"
+    wcfg = _cfg(tiny_benchmark, base, "model.kind=wrapper", f"model.backbone={mixste_ckpt}")
+    wcfg.train.max_steps = 2
+    train(wcfg, progress=False)
+    other = tmp_path / "mixste2"
+    train(_cfg(tiny_benchmark, other, "train.seed=7", "train.max_steps=2"), progress=False)
+    other_ckpt = other / "best.safetensors"
+    cfg = _cfg(
+        tiny_benchmark,
+        tmp_path / "ft",
+        "model.kind=wrapper",
+        f"model.backbone={other_ckpt}",
+        f"train.init_from={base / 'best.safetensors'}",
+    )
+    state = Trainer(cfg, progress=False).model.state_dict()
+    src, bb = _weights(base / "best.safetensors"), _weights(other_ckpt)
+    trainable = [k for k in src if not k.startswith("backbone.")]
+    assert trainable and all(torch.equal(state[k], src[k]) for k in trainable)
+    assert all(torch.equal(state[f"backbone.{k}"], v) for k, v in bb.items())
+    assert any(not torch.equal(src[f"backbone.{k}"], v) for k, v in bb.items())

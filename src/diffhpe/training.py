@@ -45,6 +45,7 @@ from diffhpe.diffusion import make_schedule, training_loss
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.metrics import mpjpe_frames
 from diffhpe.models.factory import build_model, model_metadata
+from diffhpe.models.lifters import DiffHPEWrapper
 
 
 @dataclass
@@ -133,14 +134,22 @@ class Trainer:
         self.ddp_weight_diff: float | None = None
 
     def _init_from(self, path: Path) -> None:
-        """Start from another run's weights (a new run: fresh optimizer, step 0)."""
+        """Start from another run's weights (a new run: fresh optimizer, step 0).
+
+        For a wrapper only the trainable parts (``w`` and the denoiser) are taken: the frozen
+        backbone stays the one named by ``model.backbone``.
+        """
         tensors, meta = load_checkpoint(path)
         kind = json.loads(meta["config"])["model"]["kind"] if "config" in meta else None
         if kind != self.cfg.model.kind:
             raise ValueError(
                 f"train.init_from {path}: a {kind!r} checkpoint cannot start a {self.cfg.model.kind!r} run"
             )
-        self.model.load_state_dict(unprefixed(tensors, "model."))
+        state = unprefixed(tensors, "model.")
+        if isinstance(self.model, DiffHPEWrapper):
+            state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
+            state.update({f"backbone.{k}": v for k, v in self.model.backbone.state_dict().items()})
+        self.model.load_state_dict(state)
 
     # ----------------------------------------------------------------- data
     def load_data(self) -> None:
