@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import math
-import platform
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import yaml
 
 from diffhpe.checkpoint import read_metadata
 from diffhpe.data.occlusion import PATTERNS
 from diffhpe.evaluation import EvalOptions, evaluate
+from diffhpe.hardware import describe, environment
 
 PAPER_MANIFEST = Path(__file__).resolve().parent / "configs" / "experiments" / "paper.yaml"
 CACHE_VERSION = 1  # bump when the meaning of a stored evaluation changes
@@ -371,6 +370,8 @@ class CheckpointInfo:
     last_step: int | None  # from last.safetensors beside it
     train_seconds: float | None  # summed over resumed sessions, up to the last validation
     sha256: str
+    init_from: str | None = None  # the run it was fine-tuned from (train.init_from)
+    train_hardware: str = "not recorded"  # from the run's session records
 
 
 def file_sha256(path: str | Path) -> str:
@@ -397,6 +398,16 @@ def training_time(history: list[dict[str, Any]]) -> float | None:
     return total
 
 
+def training_hardware(sessions: list[dict[str, Any]]) -> str:
+    """The machines a run trained on, from its session records (``Trainer.sessions``)."""
+    if not sessions:
+        return "not recorded"
+    kinds = list(dict.fromkeys(describe(s["environment"]) for s in sessions))
+    text = " + ".join(kinds)
+    first = int(sessions[0].get("start_step", 0))
+    return text + (f" (steps 0-{first}: not recorded)" if first > 0 else "")
+
+
 def checkpoint_info(path: str, label: str) -> CheckpointInfo:
     """Metadata of ``path`` (and of ``last.safetensors`` in the same run folder)."""
     meta = read_metadata(path)
@@ -404,12 +415,13 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
         raise ValueError(f"{path}: checkpoint metadata lacks 'config'; not a diffhpe checkpoint")
     cfg = json.loads(meta["config"])
     backbone = json.loads(meta["backbone_config"]) if "backbone_config" in meta else None
-    last_step, seconds = None, None
+    last_step, seconds, hardware = None, None, "not recorded"
     last = Path(path).parent / "last.safetensors"
     if last.is_file():
         state = json.loads(read_metadata(last).get("train_state", "{}"))
         last_step = state.get("step")
         seconds = training_time(state.get("history", []))
+        hardware = training_hardware(state.get("sessions", []))
     return CheckpointInfo(
         path=path,
         label=label,
@@ -421,6 +433,8 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
         last_step=last_step,
         train_seconds=seconds,
         sha256=file_sha256(path),
+        init_from=cfg.get("train", {}).get("init_from"),
+        train_hardware=hardware,
     )
 
 
@@ -445,26 +459,6 @@ class Evaluation:
     file: Path
     summary: dict[str, Any]
     reused: bool
-
-
-def environment(device: str) -> dict[str, Any]:
-    """Hardware and software of this process: CPU model, threads, torch, GPU used."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
-    return {
-        "cpu": cpu,
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "gpu": gpu,
-    }
 
 
 def _safe(text: str) -> str:
@@ -674,8 +668,7 @@ def provenance(
     hardware = []
     for text in envs:
         env = json.loads(text)
-        gpu = env.get("gpu") or "no GPU"
-        hardware.append(f"{env['cpu']}, {env['threads']} threads, torch {env['torch']}, {gpu}")
+        hardware.append(describe(env))
     subsets = sorted({e.job.subset.describe() for e in evals})
     total = sum(float(e.summary["seconds"]) for e in evals)
     lines = [
@@ -699,6 +692,8 @@ def provenance(
             f"{_hms(i.train_seconds)} to step {i.last_step}"
             if i.last_step
             else _hms(i.train_seconds),
+            f"`{i.init_from}`" if i.init_from else "scratch",
+            i.train_hardware,
             i.sha256[:12],
         ]
         for i in infos.values()
@@ -711,6 +706,8 @@ def provenance(
             "Best step",
             "Val MPJPE (mm)",
             "Training time",
+            "Started from",
+            "Training hardware",
             "SHA-256",
         ],
         rows,

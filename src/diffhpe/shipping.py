@@ -20,7 +20,7 @@ import torch
 from diffhpe.checkpoint import load_checkpoint, save_checkpoint
 from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
-from diffhpe.experiments import environment
+from diffhpe.hardware import environment
 from diffhpe.inference import with_sampling
 from diffhpe.lifting import PRETRAINED, Lifter
 from diffhpe.metrics import to_table
@@ -43,7 +43,7 @@ def _train_info(run_dir: Path) -> dict[str, Any]:
 
 
 def hardware() -> str:
-    """One line: CPU model, torch threads, GPU, torch version (see experiments.environment)."""
+    """One line: CPU model, torch threads, GPU, torch version (see hardware.environment)."""
     env = environment("cuda" if torch.cuda.is_available() else "cpu")
     return f"{env['cpu']}, {env['threads']} torch threads, {env['gpu'] or 'no GPU'}, torch {env['torch']}"
 

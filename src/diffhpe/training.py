@@ -42,6 +42,7 @@ from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows, PoseSequence, TrainWindows
 from diffhpe.diffusion import make_schedule, training_loss
+from diffhpe.hardware import environment
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.metrics import mpjpe_frames
 from diffhpe.models.factory import build_model, model_metadata
@@ -128,6 +129,9 @@ class Trainer:
         self.step = 0
         self.best = math.inf
         self.history: list[dict[str, Any]] = []
+        # One record per `fit` call (a resumed run has several): steps, wall time, hardware.
+        self.sessions: list[dict[str, Any]] = []
+        self._session_start = time.time()
         self.windows: TrainWindows | None = None
         self.val: EvalWindows | None = None
         self.per_rank_batch = max(1, cfg.train.batch_size // self.dist.world)
@@ -220,6 +224,9 @@ class Trainer:
         save_checkpoint(self.out / "best.safetensors", self._model_tensors(), meta)
 
     def save_last(self) -> None:
+        if self.sessions:  # the session in progress, up to this step
+            self.sessions[-1]["end_step"] = self.step
+            self.sessions[-1]["seconds"] = round(time.time() - self._session_start, 1)
         tensors = self._model_tensors()
         opt_tensors, opt_info = optimizer_to_tensors(self.opt)
         tensors.update(opt_tensors)
@@ -233,6 +240,7 @@ class Trainer:
             "scheduler": self.sched.state_dict(),
             "data_rng": self.data_rng.bit_generator.state,
             "history": self.history,
+            "sessions": self.sessions,
             "world_size": self.dist.world,
             "ddp_max_weight_diff": self.ddp_weight_diff,
         }
@@ -256,6 +264,7 @@ class Trainer:
         self.step = int(state["step"])
         self.best = math.inf if state["best"] is None else float(state["best"])
         self.history = list(state.get("history", []))
+        self.sessions = list(state.get("sessions", []))
 
     def _ddp_weight_diff(self) -> float | None:
         """Largest absolute difference between any rank's weights and rank 0's (DDP only)."""
@@ -290,6 +299,18 @@ class Trainer:
         t_start = time.time()
         t_ckpt = time.time()
         start_step = self.step
+        env = environment(str(self.device))
+        env.update(world_size=self.dist.world, device=str(self.device))
+        self.sessions.append(
+            {
+                "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
+                "start_step": start_step,
+                "end_step": start_step,
+                "seconds": 0.0,
+                "environment": env,
+            }
+        )
+        self._session_start = t_start
         bar = tqdm(
             total=cfg.max_steps, initial=self.step, desc=f"train {self.cfg.model.kind}",
             unit="step", disable=not (self.progress and self.dist.main), dynamic_ncols=True,

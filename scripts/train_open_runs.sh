@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The training runs behind docs/RESULTS.md (issue #4), on the open benchmark (data/open), 2 CPU cores.
+# Resumable: a run with last.safetensors continues (--resume); a finished run is skipped.
+#
+# Budget (2 CPU cores): the base runs train longest; every occlusion run is a fine-tune of the same
+# length from the same base, so the comparisons in Table 4 and the matrices share one recipe:
+#   mixste-occ-P  = mixste-cpu (vanilla)      + FT steps with occlusion pattern P
+#   wrapper-cpu   = wrapper-cpu-mix (base)    + FT steps, no occlusion, on mixste-cpu
+#   wrapper-occ-P = wrapper-cpu-mix (base)    + FT steps with pattern P, on mixste-occ-P
+# Usage: FT=120 D2D_MIN=15 bash scripts/train_open_runs.sh
+set -euo pipefail
+FT=${FT:-120}
+D2D_MIN=${D2D_MIN:-15}
+PATTERNS=(random left_arm_right_leg consecutive_right_leg consecutive_frames)
+
+run() {  # run NAME PRESET [overrides...]
+  local name=$1 preset=$2; shift 2
+  local out=runs/$name
+  if [[ -f $out/done ]]; then echo "== $name: done, skipped"; return; fi
+  local resume=()
+  [[ -f $out/last.safetensors ]] && resume=(--resume)
+  echo "== $name: $(date -u +%H:%M:%S) diffhpe train $preset $* --out $out ${resume[*]}"
+  diffhpe train "$preset" "$@" --out "$out" "${resume[@]}" --quiet
+  touch "$out/done"
+}
+
+for p in "${PATTERNS[@]}"; do
+  run "mixste-occ-$p" mixste-cpu "data.occlusion=$p" train.init_from=runs/mixste-cpu/best.safetensors \
+    "train.max_steps=$FT" train.val_every=40
+done
+run wrapper-cpu wrapper-cpu model.backbone=runs/mixste-cpu/best.safetensors \
+  train.init_from=runs/wrapper-cpu-mix/best.safetensors "train.max_steps=$FT" train.val_every=40 \
+  diffusion.clip_x0=1.0
+for p in "${PATTERNS[@]}"; do
+  run "wrapper-occ-$p" wrapper-cpu "data.occlusion=$p" "model.backbone=runs/mixste-occ-$p/best.safetensors" \
+    train.init_from=runs/wrapper-cpu-mix/best.safetensors "train.max_steps=$FT" train.val_every=40 \
+    diffusion.clip_x0=1.0
+done
+run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150 diffusion.clip_x0=1.0
+echo "== all runs done $(date -u +%H:%M:%S)"
