@@ -65,6 +65,6 @@ def test_lift_array_needs_image_size(tiny_ckpt, tmp_path, capsys):
     assert rc == 0 and np.load(tmp_path / "o.npz")["pose3d"].shape == (30, 17, 3)
 
 
-def test_video_input_explains_what_to_install(tmp_path, capsys):
-    assert main(["lift", str(tmp_path / "clip.mp4")]) == 2
-    assert "diffhpe[video]" in capsys.readouterr().err
+def test_missing_video_is_named(tmp_path, capsys):
+    assert main(["lift", str(tmp_path / "clip.mp4")]) == 2  # video input: tests/test_video.py
+    assert "clip.mp4: no such video file" in capsys.readouterr().err

@@ -92,10 +92,15 @@ def _read_people(args: argparse.Namespace) -> list[dict]:
     import numpy as np
 
     from diffhpe.io.safe_npz import load_npz
+    from diffhpe.video import is_video
 
     path = Path(args.input)
+    if is_video(path):
+        return [_read_video(args, path)]
     if path.suffix == ".npz":
         fields = load_npz(path)
+        if "landmarks" in fields:  # video detections saved by `diffhpe lift --save-2d`
+            return [_read_video(args, path)]
         if "keypoints" in fields:  # a diffhpe sample (diffhpe data sample)
             size = tuple(int(v) for v in fields["image_size"]) if "image_size" in fields else None
             return [
@@ -126,11 +131,43 @@ def _read_people(args: argparse.Namespace) -> list[dict]:
     return out
 
 
+def _read_video(args: argparse.Namespace, path: Path) -> dict:
+    """The person of a video (detected with MediaPipe Pose) or of saved detections (.npz)."""
+    import time
+
+    from diffhpe.video import detect_video, is_video, load_detections, save_detections
+
+    video = None
+    if is_video(path):
+        start = time.perf_counter()
+        det = detect_video(path)
+        seconds = time.perf_counter() - start
+        n, found = det.num_frames, int(det.detected.sum())
+        w, h = det.image_size
+        print(
+            f"{path.name}: {w}x{h}, {det.fps:g} fps; a person in {found} of {n} frames "
+            f"({100 * found / n:.0f} %); detection {n / max(seconds, 1e-9):.1f} frames/s"
+        )
+        video = path
+    else:
+        det = load_detections(path)
+    if args.save_2d:
+        print(f"wrote {save_detections(args.save_2d, det)}")
+    if not det.detected.any():
+        raise ValueError(f"{path}: no person detected in any frame")
+    k = det.to_keypoints2d(args.score_threshold)
+    return {"xy": k.xy, "image_size": k.image_size, "mapping": k.mapping, "fps": k.fps,
+            "name": path.stem, "gt3d": None, "format": k.source_format, "video": video}  # fmt: skip
+
+
 def cmd_lift(args: argparse.Namespace) -> int:
+    import time
+
     import numpy as np
 
     from diffhpe.inference import with_sampling
     from diffhpe.lifting import Lifter, save_result
+    from diffhpe.video import VIDEO_SUFFIXES, is_video
 
     if args.input == "sample":  # the bundled open test clip
         from importlib import resources
@@ -138,11 +175,9 @@ def cmd_lift(args: argparse.Namespace) -> int:
         args.input = str(resources.files("diffhpe") / "assets" / "samples" / "cmu03_03_walk.npz")
         args.output = args.output or "walk_3d.npz"
     src = Path(args.input)
-    if src.suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm"):
-        raise ValueError(
-            f"{src}: video input needs a 2D detector; install it with "
-            "`pip install 'diffhpe[video]'` (video lifting is not available in this version yet)"
-        )
+    if args.save_2d and not is_video(src):
+        raise ValueError(f"--save-2d: only for a video input {VIDEO_SUFFIXES}, got {src}")
+    people = _read_people(args)  # before loading the model: input errors come first
     lifter = (
         Lifter.from_checkpoint(args.checkpoint) if args.checkpoint else Lifter.from_pretrained()
     )
@@ -150,13 +185,14 @@ def cmd_lift(args: argparse.Namespace) -> int:
         lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps, sampler=args.sampler
     )
     out = Path(args.output) if args.output else src.with_name(src.stem + "_3d.npz")
-    people = _read_people(args)
     for person in people:
         if person["image_size"] is None:
             raise ValueError(
                 f"{src}: the image size is not in the file; pass --image-size WIDTH HEIGHT"
             )
+        start = time.perf_counter()
         res = lifter.lift(person["xy"], person["image_size"])
+        seconds = time.perf_counter() - start
         target = (
             out if len(people) == 1 else out.with_name(f"{out.stem}_{person['name']}{out.suffix}")
         )
@@ -169,7 +205,8 @@ def cmd_lift(args: argparse.Namespace) -> int:
             "sampler": {"sampler": d.sampler, "steps": d.sample_steps, "hypotheses": d.hypotheses},
         }
         save_result(target, res, meta)
-        line = f"{person['name']}: {len(res.pose3d)} frames -> {target}"
+        n = len(res.pose3d)
+        line = f"{person['name']}: {n} frames -> {target} (lifting {n / max(seconds, 1e-9):.1f} frames/s)"
         gt = person.get("gt3d")
         if gt is not None:
             gt = np.asarray(gt, dtype=np.float64)
@@ -179,9 +216,17 @@ def cmd_lift(args: argparse.Namespace) -> int:
         if args.render:
             from diffhpe.viz import render
 
+            extra = {}
+            if person.get("video"):  # draw the 2D skeleton over the video, re-read lazily
+                from diffhpe.video import read_frames
+
+                w, h = person["image_size"]
+                extra = {"video_frames": read_frames(person["video"]),
+                         "size": (2 * round(360 * w / h), 360)}  # fmt: skip
             render(
                 args.render, res.pose3d, pose2d=person["xy"], image_size=person["image_size"],
                 uncertainty=res.uncertainty, gt3d=gt, fps=args.fps or person["fps"] or 25,
+                **extra,
             )  # fmt: skip
             print(f"rendered {args.render}")
         if args.html:
@@ -210,6 +255,20 @@ def cmd_ship(args: argparse.Namespace) -> int:
     m = info["test"]["metrics_mm"]["mpjpe"]["frame_weighted"]
     print(f"shipped {info['file']} ({info['bytes'] / 2**20:.1f} MB); test MPJPE {m:.1f} mm; "
           f"sample MPJPE {info['sample']['mpjpe_mm']:.1f} mm; card written")  # fmt: skip
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from diffhpe.export import export_onnx
+
+    try:
+        paths = export_onnx(args.checkpoint, args.onnx, batch=args.batch, opset=args.opset)
+    except ImportError as e:  # onnxruntime missing: say how to install it
+        print(f"diffhpe: error: {e}", file=sys.stderr)
+        return 2
+    for name, path in paths.items():
+        print(f"{name:<9} {path} ({path.stat().st_size / 1024:.0f} kB)")
+    print("checked against PyTorch in ONNX Runtime; see docs/EXPORT.md for the sampling loop")
     return 0
 
 
@@ -296,13 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     lf = sub.add_parser(
         "lift",
-        help="lift 2D keypoints (detector JSON, arrays, samples) to 3D",
+        help="lift 2D keypoints (detector JSON, arrays, samples) or a video to 3D",
         description="Lift a 2D keypoint sequence to 3D with the shipped model (or --checkpoint). "
         "Writes .npz/.json with the 3D joints in metres (camera frame, root-relative) and the "
         "per-joint uncertainty.",
     )
     lf.add_argument(
-        "input", help="keypoint file or folder (see diffhpe.formats), or a diffhpe sample .npz"
+        "input",
+        help="keypoint file or folder (see diffhpe.formats), a diffhpe sample .npz, or a video "
+        "(.mp4 .avi .mov .mkv .webm: 2D by MediaPipe Pose, needs diffhpe[video])",
     )
     lf.add_argument("-o", "--output", help="output .npz or .json (default: INPUT_3d.npz)")
     lf.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
@@ -315,6 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--render", default=None, help="also render a picture: .gif, .mp4 or .png")
     lf.add_argument("--html", default=None, help="also write an interactive offline .html viewer")
     lf.add_argument("--fps", type=float, default=None, help="frame rate of the rendered video")
+    lf.add_argument(
+        "--save-2d",
+        default=None,
+        metavar="PATH",
+        help="video input: also save the detected 2D (.npz or MediaPipe .json) to lift again "
+        "later without re-detecting",
+    )
     lf.set_defaults(func=cmd_lift)
 
     sh = sub.add_parser(
@@ -338,6 +406,21 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--quiet", action="store_true")
     sh.set_defaults(func=cmd_ship)
 
+    ex = sub.add_parser(
+        "export",
+        help="export a checkpoint's networks to ONNX (ONNX Runtime, TensorRT, ...)",
+        description="Write backbone.onnx + denoiser.onnx (diffusion models) or mixste.onnx, "
+        "with export.json (tensor names and shapes, schedule, sampler settings), and check "
+        "each graph against PyTorch in ONNX Runtime. Needs: pip install 'diffhpe[onnx]'.",
+    )
+    ex.add_argument(
+        "checkpoint", nargs="?", default="default", help="checkpoint, or 'default' (shipped model)"
+    )
+    ex.add_argument("--onnx", required=True, metavar="OUT_DIR", help="output folder")
+    ex.add_argument("--batch", type=int, default=1, help="example batch traced; B stays dynamic")
+    ex.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    ex.set_defaults(func=cmd_export)
+
     from diffhpe.experiments import add_experiment_parser
 
     add_experiment_parser(sub)
@@ -352,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as e:
+    except (ValueError, FileNotFoundError, KeyError, ImportError) as e:
         print(f"diffhpe: error: {e}", file=sys.stderr)
         return 2
 

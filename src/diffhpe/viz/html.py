@@ -43,10 +43,20 @@ def _mm(x: np.ndarray) -> list:
 
 def _decimals_2d(pose2d: np.ndarray) -> int:
     """Decimals giving about 1/10,000 of the 2D extent: 0.1 px for images, 1e-4 normalised."""
-    extent = float(np.ptp(pose2d.reshape(-1, 2), axis=0).max())
+    pts = pose2d.reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(-1)]  # missing keypoints are NaN
+    extent = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
     if extent <= 0:
         return 4
     return int(min(6, max(0, 4 - math.floor(math.log10(extent)))))
+
+
+def _points_2d(pose2d: np.ndarray) -> list:
+    """(T, J, 2) -> nested lists, rounded; a missing (NaN) keypoint becomes null."""
+    rounded = np.round(pose2d, _decimals_2d(pose2d)).tolist()
+    return [
+        [p if math.isfinite(p[0]) and math.isfinite(p[1]) else None for p in f] for f in rounded
+    ]
 
 
 def viewer_data(
@@ -85,7 +95,7 @@ def viewer_data(
         "pose3d": _mm(p3),
         "uncertainty": None if unc is None else _mm(unc),
         "gt3d": None if gt is None else _mm(gt),
-        "pose2d": None if p2 is None else np.round(p2, _decimals_2d(p2)).tolist(),
+        "pose2d": None if p2 is None else _points_2d(p2),
     }
     return data
 
@@ -316,6 +326,7 @@ VIEWER_JS = r"""
   if (P2) {
     var lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
     P2.forEach(function (f) { f.forEach(function (p) {
+      if (!p) return;  // missing keypoint
       lo[0] = Math.min(lo[0], p[0]); lo[1] = Math.min(lo[1], p[1]);
       hi[0] = Math.max(hi[0], p[0]); hi[1] = Math.max(hi[1], p[1]);
     }); });
@@ -326,11 +337,15 @@ VIEWER_JS = r"""
     var s = fit(c2), ctx = c2.getContext("2d"), t = state.frame;
     var k = 0.85 * Math.min(s.w, s.h) / box2.ext;
     var ox = s.w / 2 - k * (box2.lo[0] + box2.hi[0]) / 2, oy = s.h / 2 - k * (box2.lo[1] + box2.hi[1]) / 2;
-    var q = P2[t].map(function (p) { return { x: ox + k * p[0], y: oy + k * p[1] }; });
+    var q = P2[t].map(function (p) { return p && { x: ox + k * p[0], y: oy + k * p[1] }; });
     ctx.clearRect(0, 0, s.w, s.h);
     ctx.lineCap = "round"; ctx.lineWidth = 3 * s.dpr;
-    bones.forEach(function (b) { ctx.strokeStyle = col[side[b[0]]]; line(ctx, q[b[0]], q[b[1]]); });
+    bones.forEach(function (b) {
+      if (!q[b[0]] || !q[b[1]]) return;  // a missing end: no bone
+      ctx.strokeStyle = col[side[b[0]]]; line(ctx, q[b[0]], q[b[1]]);
+    });
     for (var i = 0; i < J; i++) {
+      if (!q[i]) continue;
       ctx.fillStyle = col[side[i]]; ctx.beginPath();
       ctx.arc(q[i].x, q[i].y, 2.5 * s.dpr, 0, 2 * Math.PI); ctx.fill();
     }

@@ -41,8 +41,12 @@ VIDEO_SUFFIXES = (".gif", ".mp4", ".png")
 
 
 # --------------------------------------------------------------------------- inputs
-def as_array(x: Any, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
-    """``x`` (numpy or torch) as a float64 array of ``shape`` (None: any size), or ValueError."""
+def as_array(
+    x: Any, name: str, shape: tuple[int | None, ...], allow_nan: bool = False
+) -> np.ndarray:
+    """``x`` (numpy or torch) as a float64 array of ``shape`` (None: any size), or ValueError.
+
+    ``allow_nan``: NaN marks a missing value (infinities are still refused)."""
     if hasattr(x, "detach"):  # torch tensor: leave autograd and the device behind
         x = x.detach().cpu().numpy()
     a = np.asarray(x, dtype=np.float64)
@@ -52,7 +56,7 @@ def as_array(x: Any, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
     if not ok:
         want = "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name}: expected shape {want}, got {tuple(a.shape)}")
-    if not np.isfinite(a).all():
+    if np.isinf(a).any() or (not allow_nan and np.isnan(a).any()):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return a
 
@@ -70,7 +74,8 @@ def check_inputs(
     t = p3.shape[0]
     if t == 0:
         raise ValueError("pose3d: expected at least one frame, got T = 0")
-    p2 = None if pose2d is None else as_array(pose2d, "pose2d", (t, j, 2))
+    # 2D keypoints may be missing (NaN, e.g. a joint or frame the detector lost): not drawn.
+    p2 = None if pose2d is None else as_array(pose2d, "pose2d", (t, j, 2), allow_nan=True)
     unc = None if uncertainty is None else as_array(uncertainty, "uncertainty", (t, j))
     if unc is not None and (unc < 0).any():
         raise ValueError("uncertainty: expected a non-negative std per joint (metres)")
@@ -346,7 +351,11 @@ class PoseRenderer:
         if self.image_size is not None:
             self._set_canvas(0, self.image_size[0], 0, self.image_size[1])
         else:
-            lo, hi = self.pose2d.reshape(-1, 2).min(0), self.pose2d.reshape(-1, 2).max(0)
+            pts = self.pose2d.reshape(-1, 2)
+            pts = pts[np.isfinite(pts).all(-1)]
+            if len(pts) == 0:  # every 2D keypoint missing: any canvas will do
+                pts = np.array([[0.0, 0.0], [1.0, 1.0]])
+            lo, hi = pts.min(0), pts.max(0)
             pad = 0.1 * max(float((hi - lo).max()), 1e-6)
             self._set_canvas(lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
         n_bones = len(self.skeleton.bones)
