@@ -300,3 +300,34 @@ def test_cli_main_runs_the_experiment(tiny_benchmark, ckpts, tmp_path):
     assert main(["experiment", "paper", str(manifest), "--out", str(out), "--quiet"]) == 0
     assert (out / "RESULTS.md").is_file()
     assert main(["experiment", "paper", str(tmp_path / "none.yaml"), "--quiet"]) == 2
+
+
+def test_sampler_setting_clip_reaches_the_evaluate_line():
+    s = experiments._parse_sampler({"sampler": "ddpm", "clip_x0": 0}, "x")
+    assert s.label() == "ddpm-noclip"
+    assert experiments._parse_sampler(
+        {"sampler": "ddim", "steps": 5, "clip_x0": 1.5}, "x"
+    ).label() == ("ddim5-clip1.5")
+    opts = EvalOptions(sampler="ddpm", clip_x0=0.0, data_root="d")
+    assert "--clip-x0 0 " in experiments.evaluate_command(opts, "c.safetensors")
+    with pytest.raises(ValueError, match=r"x.clip_x0"):
+        experiments._parse_sampler({"clip_x0": "big"}, "x")
+
+
+def test_clip_zero_turns_clipping_off():
+    from diffhpe.inference import with_sampling
+
+    diff = load_config("tiny", ["diffusion.clip_x0=1.0"]).diffusion
+    assert with_sampling(diff).clip_x0 == 1.0
+    assert with_sampling(diff, clip_x0=0.0).clip_x0 is None
+    assert with_sampling(diff, clip_x0=2.0).clip_x0 == 2.0
+
+
+def test_training_hardware_names_machines_and_unrecorded_steps():
+    env = {"cpu": "CPU X", "threads": 2, "torch": "2.13.0", "gpu": None}
+    sessions = [{"start_step": 0, "environment": env}, {"start_step": 50, "environment": env}]
+    assert experiments.training_hardware(sessions) == "CPU X, 2 threads, torch 2.13.0, no GPU"
+    gpu = dict(env, gpu="H200")
+    text = experiments.training_hardware([{"start_step": 809, "environment": gpu}])
+    assert text == "CPU X, 2 threads, torch 2.13.0, H200 (steps 0-809: not recorded)"
+    assert experiments.training_hardware([]) == "not recorded"

@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps", type=int, default=None, help="DDIM steps K")
     e.add_argument("--eta", type=float, default=None)
     e.add_argument("--aggregation", choices=["mean", "median"], default=None)
-    e.add_argument("--clip-x0", type=float, default=None, help="clip predicted x0 (metres)")
+    e.add_argument("--clip-x0", type=float, default=None, help="clip predicted x0 to +-this (metres); 0 turns clipping off")
     e.add_argument("--batch-size", type=int, default=256)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")

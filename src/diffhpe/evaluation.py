@@ -122,6 +122,7 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
             "eta": diff.eta,
             "hypotheses": diff.hypotheses,
             "aggregation": diff.aggregation,
+            "clip_x0": diff.clip_x0,
         }
         if is_diffusion(model)
         else None,  # fmt: skip
@@ -147,7 +148,7 @@ def format_report(summary: dict[str, Any]) -> str:
     )
     if summary.get("sampling"):
         s = summary["sampling"]
-        head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}"
+        head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}, clip_x0 {s.get('clip_x0')}"
     lines = [
         head,
         "",

@@ -71,9 +71,10 @@ class SamplerSetting:
     steps: int | None = None
     eta: float | None = None
     aggregation: str | None = None
+    clip_x0: float | None = None  # metres; 0: no clipping
 
     def label(self) -> str:
-        """Short name for files and tables, e.g. ``ddim10``, ``ddpm``, ``default``."""
+        """Short name for files and tables, e.g. ``ddim10``, ``ddpm-noclip``, ``default``."""
         name = self.sampler or "default"
         if self.steps is not None and self.sampler != "ddpm":
             name += str(self.steps)
@@ -81,6 +82,8 @@ class SamplerSetting:
             name += f"-eta{self.eta:g}"
         if self.aggregation is not None:
             name += f"-{self.aggregation}"
+        if self.clip_x0 is not None:
+            name += "-noclip" if self.clip_x0 == 0 else f"-clip{self.clip_x0:g}"
         return name
 
 
@@ -193,7 +196,7 @@ def _number(value: Any, where: str) -> float:
 
 
 def _parse_sampler(value: Any, where: str) -> SamplerSetting:
-    d = _mapping(value or {}, where, ("sampler", "steps", "eta", "aggregation"))
+    d = _mapping(value or {}, where, ("sampler", "steps", "eta", "aggregation", "clip_x0"))
     sampler = d.get("sampler")
     if sampler is not None and sampler not in ("ddpm", "ddim"):
         raise ValueError(f"{where}.sampler: expected 'ddpm' or 'ddim', got {sampler!r}")
@@ -205,6 +208,7 @@ def _parse_sampler(value: Any, where: str) -> SamplerSetting:
         steps=None if d.get("steps") is None else _int(d["steps"], f"{where}.steps", 1),
         eta=None if d.get("eta") is None else _number(d["eta"], f"{where}.eta"),
         aggregation=aggregation,
+        clip_x0=None if d.get("clip_x0") is None else _number(d["clip_x0"], f"{where}.clip_x0"),
     )
 
 
@@ -483,6 +487,8 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
         parts.append(f"--eta {opts.eta}")
     if opts.aggregation is not None:
         parts.append(f"--aggregation {opts.aggregation}")
+    if opts.clip_x0 is not None:
+        parts.append(f"--clip-x0 {opts.clip_x0:g}")
     if opts.cameras:
         parts.append("--cameras " + " ".join(opts.cameras))
     if opts.stride != 1:
@@ -543,6 +549,7 @@ class Evaluator:
             steps=s.steps if diffusion else None,
             eta=s.eta if diffusion else None,
             aggregation=s.aggregation if diffusion else None,
+            clip_x0=s.clip_x0 if diffusion else None,
             batch_size=self.m.eval.batch_size,
             seed=self.m.seed,
             cameras=list(job.subset.cameras) if job.subset.cameras else None,
@@ -647,7 +654,9 @@ def _sampling_text(ev: Evaluation) -> str:
     s = ev.summary.get("sampling")
     if not s:
         return "deterministic"
-    return f"{s['sampler']} {s['steps']} steps, H={s['hypotheses']}, {s['aggregation']}"
+    clip = s.get("clip_x0")
+    clip_text = f", x0 clipped to {clip:g} m" if clip else ", no x0 clipping"
+    return f"{s['sampler']} {s['steps']} steps, H={s['hypotheses']}, {s['aggregation']}{clip_text}"
 
 
 def _hms(seconds: float | None) -> str:

@@ -37,7 +37,8 @@ def make_sampler(
 
 def with_sampling(diff: DiffusionConfig, **overrides: Any) -> DiffusionConfig:
     """A copy of ``diff`` with the non-None ``overrides`` (sampler, sample_steps,
-    hypotheses, eta, aggregation, clip_x0); DDPM always runs all T steps."""
+    hypotheses, eta, aggregation, clip_x0); DDPM always runs all T steps; ``clip_x0=0``
+    turns clipping off."""
     names = {f.name for f in fields(DiffusionConfig)}
     unknown = set(overrides) - names
     if unknown:
@@ -47,6 +48,8 @@ def with_sampling(diff: DiffusionConfig, **overrides: Any) -> DiffusionConfig:
     d = replace(diff, **{k: v for k, v in overrides.items() if v is not None})
     if d.sampler == "ddpm":
         d.sample_steps = d.num_steps
+    if d.clip_x0 == 0:
+        d.clip_x0 = None
     return d
 
 
