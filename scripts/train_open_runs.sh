@@ -7,10 +7,11 @@
 #   mixste-occ-P  = mixste-cpu (vanilla)      + FT steps with occlusion pattern P
 #   wrapper-cpu   = wrapper-cpu-mix (base)    + FT steps, no occlusion, on mixste-cpu
 #   wrapper-occ-P = wrapper-cpu-mix (base)    + FT steps with pattern P, on mixste-occ-P
-# Usage: FT=120 D2D_MIN=15 bash scripts/train_open_runs.sh
+# Usage: FT=100 D2D_MIN=15 THREADS=2 bash scripts/train_open_runs.sh
 set -euo pipefail
 FT=${FT:-120}
 D2D_MIN=${D2D_MIN:-15}
+THREADS=${THREADS:-2}  # torch threads per run (1 is steadier when other work shares the cores)
 PATTERNS=(random left_arm_right_leg consecutive_right_leg consecutive_frames)
 
 run() {  # run NAME PRESET [overrides...]
@@ -20,7 +21,7 @@ run() {  # run NAME PRESET [overrides...]
   local resume=()
   [[ -f $out/last.safetensors ]] && resume=(--resume)
   echo "== $name: $(date -u +%H:%M:%S) diffhpe train $preset $* --out $out ${resume[*]}"
-  diffhpe train "$preset" "$@" --out "$out" "${resume[@]}" --quiet
+  diffhpe train "$preset" "$@" "train.threads=$THREADS" --out "$out" "${resume[@]}" --quiet
   touch "$out/done"
 }
 

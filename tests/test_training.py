@@ -202,3 +202,36 @@ def test_wrapper_init_from_keeps_the_configured_backbone(tiny_benchmark, tmp_pat
     assert trainable and all(torch.equal(state[k], src[k]) for k in trainable)
     assert all(torch.equal(state[f"backbone.{k}"], v) for k, v in bb.items())
     assert any(not torch.equal(src[f"backbone.{k}"], v) for k, v in bb.items())
+
+
+def test_sigterm_stops_cleanly_with_a_resumable_checkpoint(tiny_benchmark, tmp_path):
+    """`kill` on a training run: it finishes the step, writes last.safetensors, exits 143,
+    and --resume continues from that step."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "diffhpe", "train", "tiny", f"data.root={tiny_benchmark}",
+           "train.max_steps=100000", "train.log_every=1", "train.val_every=100000",
+           "train.checkpoint_minutes=1000", "--out", str(out), "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = out / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and metrics.read_text().count('"loss"') >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-2000:]
+    assert "--resume" in stdout
+    state = json.loads(load_checkpoint(out / "last.safetensors")[1]["train_state"])
+    assert state["step"] >= 3
+    assert state["sessions"][-1]["end_step"] == state["step"]
+    from diffhpe.training import Trainer
+
+    cfg = _cfg(tiny_benchmark, out, "train.max_steps=100000")
+    trainer = Trainer(cfg, progress=False)
+    trainer.resume(out / "last.safetensors")
+    assert trainer.step == state["step"]

@@ -45,6 +45,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"trained {cfg.model.kind} to step {result['step']} in {result['seconds']:.0f} s; "
             f"best validation MPJPE {result['best_val_mpjpe_mm']:.2f} mm; checkpoints in {cfg.out_dir}"
         )
+    if result.get("stopped_by_signal") is not None:
+        sig = result["stopped_by_signal"]
+        print(f"stopped by signal {sig}; continue with: diffhpe train ... --out {cfg.out_dir} --resume")
+        return 128 + int(sig)  # like a shell: 143 for SIGTERM, 130 for SIGINT
     return 0
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +134,7 @@ class Trainer:
         # One record per `fit` call (a resumed run has several): steps, wall time, hardware.
         self.sessions: list[dict[str, Any]] = []
         self._session_start = time.time()
+        self._signalled: int | None = None  # a stop signal received during `fit`
         self.windows: TrainWindows | None = None
         self.val: EvalWindows | None = None
         self.per_rank_batch = max(1, cfg.train.batch_size // self.dist.world)
@@ -278,6 +281,22 @@ class Trainer:
         return float(diff[0])
 
     # ----------------------------------------------------------- the loop
+    def _catch_stop_signals(self) -> dict[int, Any]:
+        """SIGTERM / SIGINT end training after the current step with ``last.safetensors``
+        written (so ``kill`` loses nothing); returns the handlers to restore."""
+        self._signalled = None
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum: int, _frame: Any) -> None:
+            self._signalled = signum
+
+        previous = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, request_stop)
+        return previous
+
     def fit(self, resume: bool = False, stop_after: int | None = None) -> dict[str, Any]:
         """Train until ``train.max_steps`` (or ``max_minutes``); ``stop_after`` steps
         (this call) simulates an interruption after a checkpoint."""
@@ -316,6 +335,7 @@ class Trainer:
             unit="step", disable=not (self.progress and self.dist.main), dynamic_ncols=True,
         )  # fmt: skip
         loss_ema, t_last, n_win = None, time.time(), 0
+        previous = self._catch_stop_signals()
         try:
             while self.step < cfg.max_steps:
                 loss = self.train_step()
@@ -361,7 +381,9 @@ class Trainer:
                         )
                 minutes = (time.time() - t_start) / 60
                 out_of_time = cfg.max_minutes > 0 and minutes >= cfg.max_minutes
-                stopping = stop_after is not None and self.step - start_step >= stop_after
+                stopping = (
+                    stop_after is not None and self.step - start_step >= stop_after
+                ) or self._signalled is not None
                 if self.dist.main and (
                     time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or out_of_time or stopping
                 ):
@@ -373,6 +395,8 @@ class Trainer:
             if self.dist.main:
                 self.save_last()
         finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             bar.close()
             if log:
                 log.close()
@@ -380,7 +404,12 @@ class Trainer:
                 writer.close()
         if self.dist.world > 1:
             dist.barrier()
-        return {"step": self.step, "best_val_mpjpe_mm": self.best, "seconds": time.time() - t_start}
+        return {
+            "step": self.step,
+            "best_val_mpjpe_mm": self.best,
+            "seconds": time.time() - t_start,
+            "stopped_by_signal": self._signalled,
+        }
 
 
 def _json_default(o: object) -> object:
