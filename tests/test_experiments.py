@@ -331,3 +331,31 @@ def test_training_hardware_names_machines_and_unrecorded_steps():
     text = experiments.training_hardware([{"start_step": 809, "environment": gpu}])
     assert text == "CPU X, 2 threads, torch 2.13.0, H200 (steps 0-809: not recorded)"
     assert experiments.training_hardware([]) == "not recorded"
+
+
+def test_denoising_section_profiles_noise_levels(tiny_benchmark, ckpts, tmp_path):
+    """The diagnosis table: one row per step, exact x0 recovery with an oracle eps, cached."""
+    from diffhpe.evaluation import denoising_profile
+
+    opts = EvalOptions(data_root=str(tiny_benchmark), batch_size=64, seed=0)
+    prof = denoising_profile(ckpts["wrapper"], [0, 5, 9], opts, progress=False)
+    rows = prof["steps"]
+    assert [r["t"] for r in rows] == [0, 5, 9] and prof["frames"] > 0
+    assert rows[0]["alpha_bar"] > rows[1]["alpha_bar"] > rows[2]["alpha_bar"] > 0
+    # Same eps error, larger amplification: x0 error grows with the noise level.
+    assert rows[2]["x0_mpjpe_mm"] > rows[0]["x0_mpjpe_mm"]
+    with pytest.raises(ValueError, match="outside"):
+        denoising_profile(ckpts["wrapper"], [10_000], opts, progress=False)
+    with pytest.raises(ValueError, match="needs a diffusion model"):
+        denoising_profile(ckpts["mixste"], [0], opts, progress=False)
+
+    m = _base(tiny_benchmark, ckpts)
+    m["denoising"] = {"checkpoints": [str(ckpts["wrapper"])], "steps": [0, 9]}
+    manifest = _write(tmp_path / "m.yaml", m)
+    run_paper_experiment(manifest, tmp_path / "docs", progress=False)
+    page = (tmp_path / "docs" / "RESULTS.md").read_text()
+    sec = _section(page, "## 5. Diagnosis", "## 6. Claims")
+    assert sec.count("\n| 1 |") == 1 and sec.count("\n| 10 |") == 1
+    again = run_paper_experiment(manifest, tmp_path / "docs", progress=False)
+    assert again["evaluations_run"] == 0
+    assert (tmp_path / "docs" / "RESULTS.md").read_text() == page
