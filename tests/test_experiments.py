@@ -197,7 +197,7 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     # The mislabelled checkpoints are flagged (trained without occlusion, listed for one).
     assert "(listed for `consecutive_frames`) was trained with occlusion `none`" in page
     # Sampling: H x sampler grid with measured frames/s.
-    sampling = _section(page, "## 4.", "## 5.")
+    sampling = _section(page, "## 4.", "## 6.")
     assert "| Sampler | H=1 | H=2 |" in sampling and "| ddim1 |" in sampling
     assert set(res["numbers"]["sampling"]) == {"ddim2-H1", "ddim2-H2", "ddim1-H1", "ddim1-H2"}
     assert "**Frames/s**" in sampling
@@ -263,8 +263,12 @@ def test_shipped_manifest_matches_the_paper():
         "mixste": 54.5, "wrapper_on_vanilla": 60.3, "wrapper": 53.2,
     }  # fmt: skip
     assert m.sampling is not None and [s.label() for s in m.sampling.samplers] == [
-        "ddpm", "ddim10", "ddim5", "ddim2",
+        "ddpm-noclip", "ddpm-clip1", "ddim10-clip1", "ddim5-clip1", "ddim2-clip1", "ddim10-noclip",
     ]  # fmt: skip
+    paper_setting = m.sampling.samplers[0]
+    assert (paper_setting.sampler, paper_setting.clip_x0) == ("ddpm", 0)
+    assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
+    assert m.sampling.runs(m.sampling.samplers[2], 20)
 
 
 def test_training_time_sums_resumed_sessions():
@@ -359,3 +363,22 @@ def test_denoising_section_profiles_noise_levels(tiny_benchmark, ckpts, tmp_path
     again = run_paper_experiment(manifest, tmp_path / "docs", progress=False)
     assert again["evaluations_run"] == 0
     assert (tmp_path / "docs" / "RESULTS.md").read_text() == page
+
+
+def test_sampler_hypotheses_limit_the_grid(tmp_path, tiny_benchmark, ckpts):
+    m = _base(tiny_benchmark, ckpts)
+    m["sampling"] = {
+        "checkpoint": str(ckpts["wrapper"]),
+        "hypotheses": [1, 2],
+        "samplers": [{"sampler": "ddpm", "hypotheses": [2]}, {"sampler": "ddim", "steps": 2}],
+    }
+    res = run_paper_experiment(_write(tmp_path / "m.yaml", m), tmp_path / "docs", progress=False)
+    page = (tmp_path / "docs" / "RESULTS.md").read_text()
+    sec = _section(page, "## 4. Sampling", "## 6.")
+    ddpm_row = next(line for line in sec.splitlines() if line.startswith("| ddpm |"))
+    assert ddpm_row.split("|")[2].strip() == "–" and ddpm_row.split("|")[3].strip() != "–"
+    assert not list((tmp_path / "docs" / "results").glob("*ddpm-H1*"))
+    assert res["evaluations_run"] >= 3
+    bad = dict(m["sampling"], samplers=[{"sampler": "ddpm", "hypotheses": [7]}])
+    with pytest.raises(ValueError, match=r"samplers\[0\].hypotheses: \[7\] not among"):
+        load_manifest(_write(tmp_path / "bad.yaml", dict(m, sampling=bad)))

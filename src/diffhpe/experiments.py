@@ -152,6 +152,12 @@ class SamplingManifest:
     hypotheses: tuple[int, ...]
     samplers: tuple[SamplerSetting, ...]
     subset: Subset = field(default_factory=Subset)
+    # A sampler entry's own `hypotheses` (e.g. the costly DDPM at H = 5 only), by label.
+    only: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def runs(self, smp: SamplerSetting, h: int) -> bool:
+        """Whether the grid cell (sampler, H) is evaluated."""
+        return h in self.only.get(smp.label(), self.hypotheses)
 
 
 @dataclass
@@ -205,8 +211,11 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+SAMPLER_KEYS = ("sampler", "steps", "eta", "aggregation", "clip_x0")
+
+
 def _parse_sampler(value: Any, where: str) -> SamplerSetting:
-    d = _mapping(value or {}, where, ("sampler", "steps", "eta", "aggregation", "clip_x0"))
+    d = _mapping(value or {}, where, SAMPLER_KEYS)
     sampler = d.get("sampler")
     if sampler is not None and sampler not in ("ddpm", "ddim"):
         raise ValueError(f"{where}.sampler: expected 'ddpm' or 'ddim', got {sampler!r}")
@@ -299,11 +308,27 @@ def _parse_sampling(value: Any, where: str) -> SamplingManifest:
         raise ValueError(
             f"{where}.samplers: expected a non-empty list of mappings, got {samplers!r}"
         )
+    hypotheses = tuple(_int(h, f"{where}.hypotheses[{i}]", 1) for i, h in enumerate(hyps))
+    parsed, only = [], {}
+    for i, entry in enumerate(samplers):
+        w = f"{where}.samplers[{i}]"
+        entry = dict(_mapping(entry or {}, w, (*SAMPLER_KEYS, "hypotheses")))
+        own = entry.pop("hypotheses", None)
+        smp = _parse_sampler(entry, w)
+        parsed.append(smp)
+        if own is not None:
+            if not isinstance(own, list) or not own:
+                raise ValueError(f"{w}.hypotheses: expected a non-empty list, got {own!r}")
+            only[smp.label()] = tuple(_int(h, f"{w}.hypotheses[{j}]", 1) for j, h in enumerate(own))
+            extra = set(only[smp.label()]) - set(hypotheses)
+            if extra:
+                raise ValueError(f"{w}.hypotheses: {sorted(extra)} not among {list(hypotheses)}")
     return SamplingManifest(
         checkpoint=_str(d.get("checkpoint"), f"{where}.checkpoint"),
-        hypotheses=tuple(_int(h, f"{where}.hypotheses[{i}]", 1) for i, h in enumerate(hyps)),
-        samplers=tuple(_parse_sampler(s, f"{where}.samplers[{i}]") for i, s in enumerate(samplers)),
+        hypotheses=hypotheses,
+        samplers=tuple(parsed),
         subset=_parse_subset(d.get("subset"), f"{where}.subset"),
+        only=only,
     )
 
 
@@ -1138,7 +1163,10 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
         )
     for smp in s.samplers:
         for h in s.hypotheses:
-            r.sampling[(smp.label(), h)] = ev.run(Job(path, "none", h, smp, s.subset))
+            run = s.runs(smp, h)
+            r.sampling[(smp.label(), h)] = (
+                ev.run(Job(path, "none", h, smp, s.subset)) if run else None
+            )
     lines += [f"`{path}` on the test subset ({s.subset.describe()}), no occlusion.", ""]
     header = ["Sampler", *[f"H={h}" for h in s.hypotheses]]
     for name, fmt in (
@@ -1171,10 +1199,10 @@ def _validation_curve(path: str) -> list[tuple[int, float]]:
 
 def section_denoising(m: Manifest, ev: Evaluator, r: Results, command: str) -> list[str]:
     """Why a wrapper may trail its MixSTE: x0 recovered in one step at each noise level."""
-    lines = ["## 5. Diagnosis: denoising by noise level", ""]
     dn = m.denoising
-    if dn is None:
-        return lines + ["- not run: no `denoising` section in the manifest", ""]
+    if dn is None:  # an optional diagnosis: no section at all
+        return []
+    lines = ["## 5. Diagnosis: denoising by noise level", ""]
     lines += [
         "Each test window's ground truth is noised to step t (eq. 3), the model predicts "
         "the noise once and x0 is recovered from it (eq. 4). Large t: x_t holds almost no "
