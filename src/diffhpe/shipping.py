@@ -20,6 +20,7 @@ import torch
 from diffhpe.checkpoint import load_checkpoint, save_checkpoint
 from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
+from diffhpe.experiments import training_hardware, training_time
 from diffhpe.hardware import environment
 from diffhpe.inference import with_sampling
 from diffhpe.lifting import PRETRAINED, Lifter
@@ -33,12 +34,14 @@ def _train_info(run_dir: Path) -> dict[str, Any]:
     """Step, best validation MPJPE and wall time of a training run (from last.safetensors)."""
     _, meta = load_checkpoint(run_dir / "last.safetensors")
     state = json.loads(meta.get("train_state", "{}"))
-    hist = state.get("history", [])
+    seconds = training_time(state.get("history", []))  # summed over resumed sessions
     return {
         "run": str(run_dir),
         "steps": state.get("step"),
         "best_val_mpjpe_mm": state.get("best"),
-        "train_minutes": round(hist[-1]["time_s"] / 60, 1) if hist else None,
+        "train_minutes": round(seconds / 60, 1) if seconds is not None else None,
+        "train_hardware": training_hardware(state.get("sessions", [])),
+        "init_from": json.loads(meta["config"])["train"].get("init_from") if "config" in meta else None,
     }
 
 
@@ -153,7 +156,10 @@ def model_card(info: dict[str, Any]) -> str:
         t = info.get(key)
         if t:
             lines.append(f"- {key}: {t['steps']} steps, best validation MPJPE {t['best_val_mpjpe_mm']:.1f} mm, "
-                         f"{t['train_minutes']} min ({t['run']})")  # fmt: skip
+                         f"{t['train_minutes']} min ({t['run']}"
+                         + (f", started from {t['init_from']}" if t.get("init_from") else "")
+                         + "); hardware: "
+                         f"{t.get('train_hardware', 'not recorded')}")  # fmt: skip
     lines += [
         "",
         f"## Test split ({s['frames']} frames, cameras: {', '.join(s['data']['cameras'] or ['all four'])}, "
