@@ -41,7 +41,9 @@ def _train_info(run_dir: Path) -> dict[str, Any]:
         "best_val_mpjpe_mm": state.get("best"),
         "train_minutes": round(seconds / 60, 1) if seconds is not None else None,
         "train_hardware": training_hardware(state.get("sessions", [])),
-        "init_from": json.loads(meta["config"])["train"].get("init_from") if "config" in meta else None,
+        "init_from": json.loads(meta["config"])["train"].get("init_from")
+        if "config" in meta
+        else None,
     }
 
 
