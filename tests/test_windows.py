@@ -240,3 +240,26 @@ def test_train_epoch_size_and_errors() -> None:
         TrainWindows([_sequence(5)], 0)
     with pytest.raises(ValueError, match="mirror needs 17-joint"):
         TrainWindows([_sequence(5, joints=5)], L, mirror=True)
+
+
+def test_every_kth_eval_window_keeps_full_rate_windows():
+    rng = np.random.default_rng(0)
+    poses = [rng.normal(size=(n, 17, 3)) for n in (60, 100)]
+    seqs = [
+        PoseSequence(rng.normal(size=(len(p), 17, 2)), p - p[:, :1], "a", "s", "c", f"q{i}")
+        for i, p in enumerate(poses)
+    ]
+    full = EvalWindows(seqs, 27)
+    sub = full.every(2)
+    assert len(sub) == (len(full) + 1) // 2
+    assert np.array_equal(sub.start, full.start[::2]) and np.array_equal(
+        sub.seq_index, full.seq_index[::2]
+    )
+    a = next(iter(sub.batches(100)))
+    b = next(iter(full.batches(100)))
+    assert torch.equal(a["x3d"], b["x3d"][::2]) and torch.equal(
+        a["frame_mask"], b["frame_mask"][::2]
+    )
+    assert full.every(1) is full and len(full) == 7  # 2 + tail, 3 + tail
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        full.every(0)

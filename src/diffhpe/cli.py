@@ -47,7 +47,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if result.get("stopped_by_signal") is not None:
         sig = result["stopped_by_signal"]
-        print(f"stopped by signal {sig}; continue with: diffhpe train ... --out {cfg.out_dir} --resume")
+        print(
+            f"stopped by signal {sig}; continue with: diffhpe train ... --out {cfg.out_dir} --resume"
+        )
         return 128 + int(sig)  # like a shell: 143 for SIGTERM, 130 for SIGINT
     return 0
 
@@ -68,6 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         cameras=args.cameras,
         stride=args.stride,
+        window_stride=args.window_stride,
         max_windows=args.max_windows,
         data_root=args.data_root,
         detector=args.detector,
@@ -183,7 +186,9 @@ def cmd_lift(args: argparse.Namespace) -> int:
         raise ValueError(f"--save-2d: only for a video input {VIDEO_SUFFIXES}, got {src}")
     people = _read_people(args)  # before loading the model: input errors come first
     lifter = (
-        Lifter.from_checkpoint(args.checkpoint) if args.checkpoint else Lifter.from_pretrained()
+        Lifter.from_checkpoint(args.checkpoint, compile=args.compile)
+        if args.checkpoint
+        else Lifter.from_pretrained(compile=args.compile)
     )
     lifter.diffusion = d = with_sampling(
         lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps, sampler=args.sampler
@@ -252,7 +257,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
         split="test", data_root=args.data_root, batch_size=args.batch_size, cameras=args.cameras
     )
     sampling = {k: v for k, v in (("sampler", args.sampler), ("sample_steps", args.steps),
-                                  ("hypotheses", args.hypotheses), ("clip_x0", args.clip_x0)) if v is not None}  # fmt: skip
+                                  ("eta", args.eta), ("hypotheses", args.hypotheses),
+                                  ("clip_x0", args.clip_x0)) if v is not None}  # fmt: skip
     info = ship(
         args.run, out_dir=args.out, eval_opts=opts, progress=not args.quiet, sampling=sampling
     )
@@ -343,11 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps", type=int, default=None, help="DDIM steps K")
     e.add_argument("--eta", type=float, default=None)
     e.add_argument("--aggregation", choices=["mean", "median"], default=None)
-    e.add_argument("--clip-x0", type=float, default=None, help="clip predicted x0 to +-this (metres); 0 turns clipping off")
+    e.add_argument(
+        "--clip-x0",
+        type=float,
+        default=None,
+        help="clip predicted x0 to +-this (metres); 0 turns clipping off",
+    )
     e.add_argument("--batch-size", type=int, default=256)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")
     e.add_argument("--stride", type=int, default=1, help="keep every k-th frame")
+    e.add_argument(
+        "--window-stride", type=int, default=1, help="keep every k-th window (full frame rate)"
+    )
     e.add_argument("--max-windows", type=int, default=0, help="evaluate at most this many windows")
     e.add_argument("--data-root", default=None, help="dataset folder (default: the checkpoint's)")
     e.add_argument("--detector", default=None, help="2D file suffix, e.g. det or gt")
@@ -377,6 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--hypotheses", "-H", type=int, default=None)
     lf.add_argument("--sampler", choices=["ddpm", "ddim"], default=None)
     lf.add_argument("--steps", type=int, default=None)
+    lf.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the denoiser (slow first batch; falls back with a warning)",
+    )
     lf.add_argument("--render", default=None, help="also render a picture: .gif, .mp4 or .png")
     lf.add_argument("--html", default=None, help="also write an interactive offline .html viewer")
     lf.add_argument("--fps", type=float, default=None, help="frame rate of the rendered video")
@@ -403,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler", choices=["ddpm", "ddim"], default=None, help="default sampler shipped"
     )
     sh.add_argument("--steps", type=int, default=None, help="default DDIM steps shipped")
+    sh.add_argument(
+        "--eta",
+        type=float,
+        default=None,
+        help="default DDIM eta shipped (0 deterministic, 1 stochastic)",
+    )
     sh.add_argument("--hypotheses", type=int, default=None, help="default H shipped")
     sh.add_argument(
         "--clip-x0", type=float, default=None, help="default x0 clipping shipped (metres)"

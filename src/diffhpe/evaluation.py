@@ -40,6 +40,7 @@ class EvalOptions:
     seed: int = 0
     cameras: list[str] | None = None
     stride: int = 1
+    window_stride: int = 1  # keep every k-th 27-frame window (frames stay at full rate)
     max_windows: int = 0  # 0: all
     data_root: str | None = None
     data_kind: str | None = None
@@ -65,7 +66,7 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
     seqs = load_sequences(
         source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
     )
-    windows = EvalWindows(seqs, cfg.data.length)
+    windows = EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
     spec = OcclusionSpec.parse(opts.occlusion)
     gen_occ = torch.Generator().manual_seed(opts.seed)
     gen_smp = torch.Generator().manual_seed(opts.seed + 1)
@@ -113,6 +114,7 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
             "detector": source.detector,
             "cameras": opts.cameras,
             "stride": opts.stride,
+            "window_stride": opts.window_stride,
         },  # fmt: skip
         "occlusion_test": spec.to_string(),
         "occlusion_train": cfg.data.occlusion,
@@ -207,7 +209,7 @@ def denoising_profile(
     seqs = load_sequences(
         source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
     )
-    windows = EvalWindows(seqs, cfg.data.length)
+    windows = EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
     clip = cfg.diffusion.clip_x0
     gen = torch.Generator().manual_seed(opts.seed)
     sums = {t: [0.0, 0.0, 0.0, 0.0] for t in steps}  # eps sq err, x0 err, clipped err, count

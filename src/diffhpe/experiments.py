@@ -94,11 +94,14 @@ class Subset:
     cameras: tuple[str, ...] | None = None
     stride: int = 1
     max_windows: int = 0  # 0: the manifest's eval.max_windows
+    window_stride: int = 1  # every k-th window
 
     def label(self) -> str:
         parts = ["cam" + "+".join(self.cameras)] if self.cameras else ["allcams"]
         if self.stride != 1:
             parts.append(f"stride{self.stride}")
+        if self.window_stride != 1:
+            parts.append(f"wstride{self.window_stride}")
         if self.max_windows:
             parts.append(f"max{self.max_windows}")
         return "-".join(parts)
@@ -107,6 +110,8 @@ class Subset:
         cams = ", ".join(self.cameras) if self.cameras else "all four"
         frames = f"1 frame in {self.stride}" if self.stride != 1 else "every frame"
         windows = f", first {self.max_windows} windows" if self.max_windows else ""
+        if self.window_stride != 1:
+            windows += f", one window in {self.window_stride} (27 frames at the full rate)"
         return f"cameras {cams}, {frames}{windows}"
 
 
@@ -128,6 +133,7 @@ class Table2Manifest:
     checkpoints: dict[str, str]  # model (TABLE2_MODELS) -> path
     hypotheses: int | None = None
     sampler: SamplerSetting = field(default_factory=SamplerSetting)
+    subset: Subset = field(default_factory=Subset)  # default: every test frame, all cameras
 
 
 @dataclass
@@ -232,7 +238,7 @@ def _parse_sampler(value: Any, where: str) -> SamplerSetting:
 
 
 def _parse_subset(value: Any, where: str) -> Subset:
-    d = _mapping(value or {}, where, ("cameras", "stride", "max_windows"))
+    d = _mapping(value or {}, where, ("cameras", "stride", "max_windows", "window_stride"))
     cams = d.get("cameras")
     if cams is not None:
         if not isinstance(cams, list) or not cams:
@@ -244,6 +250,7 @@ def _parse_subset(value: Any, where: str) -> Subset:
         cameras=cams,
         stride=_int(d.get("stride", 1), f"{where}.stride", 1),
         max_windows=_int(d.get("max_windows", 0), f"{where}.max_windows"),
+        window_stride=_int(d.get("window_stride", 1), f"{where}.window_stride", 1),
     )
 
 
@@ -257,12 +264,13 @@ def _parse_hypotheses(value: Any, where: str) -> int | None:
 
 
 def _parse_table2(value: Any, where: str) -> Table2Manifest:
-    d = _mapping(value, where, (*TABLE2_MODELS, "hypotheses", "sampler"))
+    d = _mapping(value, where, (*TABLE2_MODELS, "hypotheses", "sampler", "subset"))
     paths = {k: d[k] for k in TABLE2_MODELS if k in d}
     return Table2Manifest(
         checkpoints=_parse_paths(paths, where, TABLE2_MODELS),
         hypotheses=_parse_hypotheses(d.get("hypotheses"), f"{where}.hypotheses"),
         sampler=_parse_sampler(d.get("sampler"), f"{where}.sampler"),
+        subset=_parse_subset(d.get("subset"), f"{where}.subset"),
     )
 
 
@@ -554,6 +562,8 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
         parts.append("--cameras " + " ".join(opts.cameras))
     if opts.stride != 1:
         parts.append(f"--stride {opts.stride}")
+    if opts.window_stride != 1:
+        parts.append(f"--window-stride {opts.window_stride}")
     if opts.max_windows:
         parts.append(f"--max-windows {opts.max_windows}")
     if opts.detector:
@@ -615,6 +625,7 @@ class Evaluator:
             seed=self.m.seed,
             cameras=list(job.subset.cameras) if job.subset.cameras else None,
             stride=job.subset.stride,
+            window_stride=job.subset.window_stride,
             max_windows=job.subset.max_windows or self.m.eval.max_windows,
             data_root=self.m.data_root,
             detector=self.m.eval.detector,
@@ -866,7 +877,9 @@ def section_table2(m: Manifest, ev: Evaluator, r: Results, command: str) -> list
     for model in TABLE2_MODELS:
         path = _checkpoint_path(t2.checkpoints.get(model), f"table2.{model}", missing)
         r.table2[model] = (
-            None if path is None else ev.run(Job(path, "none", t2.hypotheses, t2.sampler))
+            None
+            if path is None
+            else ev.run(Job(path, "none", t2.hypotheses, t2.sampler, t2.subset))
         )
     ref = m.paper_reference["table2"]
     lines.append(

@@ -149,7 +149,9 @@ def model_card(info: dict[str, Any]) -> str:
         f"- Denoiser: {cfg['model']['denoiser']['num_blocks']} blocks x {cfg['model']['denoiser']['channels']} channels, "
         f"T = {cfg['diffusion']['num_steps']} ({cfg['diffusion']['schedule']} schedule), trained with occlusion "
         f"`{cfg['data']['occlusion']}`.",
-        f"- Default sampling: {sampling['sampler']} {sampling['steps']} steps, H = {sampling['hypotheses']}, "
+        f"- Default sampling: {sampling['sampler']} {sampling['steps']} steps"
+        + (f" (eta {sampling['eta']:g})" if sampling["sampler"] == "ddim" else "")
+        + f", H = {sampling['hypotheses']}, "
         f"{sampling['aggregation']}, predicted x0 clipped to {cfg['diffusion'].get('clip_x0')} m.",
         "",
         "## Training runs",

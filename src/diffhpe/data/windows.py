@@ -14,6 +14,7 @@ with ``valid`` False and their coordinates set to 0, the value occlusions use to
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -232,6 +233,18 @@ class EvalWindows:
 
     def __len__(self) -> int:
         return len(self.seq_index)
+
+    def every(self, k: int) -> EvalWindows:
+        """Keep every ``k``-th window (a test subset spread over every clip, each window at
+        the full frame rate); ``k = 1`` keeps all."""
+        if k < 1:
+            raise ValueError(f"EvalWindows.every: k must be >= 1, got {k}")
+        if k == 1:
+            return self
+        sub = copy.copy(self)
+        sub.seq_index, sub.start = self.seq_index[::k], self.start[::k]
+        sub.frame_mask = self.frame_mask[::k]
+        return sub
 
     @property
     def num_frames(self) -> int:
