@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="default DDIM eta shipped (0 deterministic, 1 stochastic)",
     )
-    sh.add_argument("--hypotheses", type=int, default=None, help="default H shipped")
+    sh.add_argument("--hypotheses", "-H", type=int, default=None, help="default H shipped")
     sh.add_argument(
         "--clip-x0", type=float, default=None, help="default x0 clipping shipped (metres)"
     )
