@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_clips:
         seqs = seqs[: args.max_clips]
     results = {
-        "command": "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        "command": "python "
+        + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
         "checkpoint": str(ckpt),
         "camera": args.camera,
         "clips": len(seqs),
