@@ -698,7 +698,7 @@ class Evaluator:
         stored = None if self.force else _read_json(path)
         if stored is not None and stored.get("experiment", {}).get("cache_key") == key:
             self.reused += 1
-            return stored
+            return {**stored, "file": path.name}
         if self.progress:
             print(f"profiling {path.name}")
         summary = denoising_profile(checkpoint, list(steps), opts, progress=self.progress)
@@ -706,7 +706,7 @@ class Evaluator:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
         self.ran += 1
-        return summary
+        return {**summary, "file": path.name}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -1243,7 +1243,11 @@ def section_denoising(m: Manifest, ev: Evaluator, r: Results, command: str) -> l
             for row in prof["steps"]
         ]
         clip = prof.get("clip_x0")
-        lines += [f"`{path}` ({prof['frames']} frames, {prof['seconds']:.0f} s):", ""]
+        lines += [
+            f"`{path}` ({prof['frames']} frames, {prof['seconds']:.0f} s; "
+            f"[{prof['file']}](results/{prof['file']})):",
+            "",
+        ]
         lines += _md_table(
             ["t (paper)", "alpha_bar_t", "eps MSE", "x0 MPJPE (mm)",
              f"x0 clipped to {clip:g} m (mm)" if clip else "x0, no clipping (mm)"],

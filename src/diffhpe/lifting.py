@@ -87,8 +87,13 @@ class Lifter:
         batch_windows: int = 64,
         stride: int | None = None,
         seed: int = 0,
+        compile: bool = False,
     ) -> None:
         self.model = model.to(device).eval()
+        if compile:  # optional torch.compile of the denoiser; warns and runs eagerly on failure
+            denoiser = getattr(self.model, "denoiser", None)
+            if denoiser is not None:
+                denoiser.enable_compile()
         self.cfg = cfg
         self.diffusion = diffusion or cfg.diffusion
         self.device = torch.device(device)
