@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from diffhpe.config import RunConfig
 from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows
@@ -49,6 +50,20 @@ class EvalOptions:
     device: str = "cpu"
 
 
+def eval_windows(cfg: RunConfig, opts: EvalOptions) -> tuple[DataSource, EvalWindows]:
+    """The data source (the checkpoint's unless ``opts`` names another) and the windows
+    ``opts`` selects from it (split, cameras, frame and window strides)."""
+    source = DataSource(
+        opts.data_kind or cfg.data.kind,
+        Path(opts.data_root or cfg.data.root),
+        opts.detector or cfg.data.detector,
+    )
+    seqs = load_sequences(
+        source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
+    )
+    return source, EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
+
+
 def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -> dict[str, Any]:
     """Evaluate ``checkpoint``; returns a JSON-ready summary with per-action metrics (mm)."""
     t0 = time.time()
@@ -58,15 +73,7 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         cfg.diffusion, sampler=opts.sampler, sample_steps=opts.steps, hypotheses=opts.hypotheses,
         eta=opts.eta, aggregation=opts.aggregation, clip_x0=opts.clip_x0,
     )  # fmt: skip
-    source = DataSource(
-        opts.data_kind or cfg.data.kind,
-        Path(opts.data_root or cfg.data.root),
-        opts.detector or cfg.data.detector,
-    )
-    seqs = load_sequences(
-        source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
-    )
-    windows = EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
+    source, windows = eval_windows(cfg, opts)
     spec = OcclusionSpec.parse(opts.occlusion)
     gen_occ = torch.Generator().manual_seed(opts.seed)
     gen_smp = torch.Generator().manual_seed(opts.seed + 1)
@@ -201,15 +208,7 @@ def denoising_profile(
     bad = [t for t in steps if not 0 <= t < schedule.num_steps]
     if bad:
         raise ValueError(f"denoising_profile: steps {bad} outside 0..{schedule.num_steps - 1}")
-    source = DataSource(
-        opts.data_kind or cfg.data.kind,
-        Path(opts.data_root or cfg.data.root),
-        opts.detector or cfg.data.detector,
-    )
-    seqs = load_sequences(
-        source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
-    )
-    windows = EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
+    _, windows = eval_windows(cfg, opts)
     clip = cfg.diffusion.clip_x0
     gen = torch.Generator().manual_seed(opts.seed)
     sums = {t: [0.0, 0.0, 0.0, 0.0] for t in steps}  # eps sq err, x0 err, clipped err, count
