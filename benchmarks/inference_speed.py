@@ -9,7 +9,8 @@ its peak memory is its own):
   the H hypotheses one after another.
 - ``ddpm``: the paper's setting on our engine (conditioning once, H batched).
 - ``default``: the checkpoint's own sampling settings (what ``diffhpe lift`` uses).
-- ``ddim-K-H``: DDIM with K steps and H hypotheses on our engine.
+- ``ddim-K-H``: DDIM with K steps and H hypotheses on our engine, from pure noise.
+- ``ddim-K-H-fromS``: the same from the MixSTE estimate noised to step S (warm start).
 
 Frames/s counts the L frames every window predicts: ``batch * L / median seconds``.
 ``--accuracy`` adds the MPJPE of every setting on the open test split (camera
@@ -57,9 +58,12 @@ from diffhpe.inference import predict, with_sampling
 J = 17
 DDIM_STEPS = (1, 2, 5, 10, 25)
 DDIM_HYPOTHESES = (1, 5, 20)
-ALL_SETTINGS = ["mixste", "authors", "ddpm", "default"] + [
-    f"ddim-{k}-{h}" for k in DDIM_STEPS for h in DDIM_HYPOTHESES
-]
+WARM_START = 5  # the shipped default's start step
+ALL_SETTINGS = (
+    ["mixste", "authors", "ddpm", "default"]
+    + [f"ddim-{k}-{h}" for k in DDIM_STEPS for h in DDIM_HYPOTHESES]
+    + [f"ddim-2-{h}-from{WARM_START}" for h in DDIM_HYPOTHESES]
+)
 
 
 @dataclass
@@ -72,21 +76,39 @@ class Sampling:
 
 
 def parse_setting(name: str, diff: DiffusionConfig) -> Sampling:
-    """The :class:`Sampling` of a setting name, on top of the checkpoint's ``diff``."""
+    """The :class:`Sampling` of a setting name, on top of the checkpoint's ``diff``.
+
+    ``authors`` and ``ddpm`` are the paper's setting: pure-noise start, DDPM over all T
+    steps, H = 5, no x0 clipping. ``ddim-K-H`` start from pure noise too (eta and x0
+    clipping: the checkpoint's); ``ddim-K-H-fromS`` start from the MixSTE estimate
+    noised to step S; ``default`` is whatever the checkpoint ships.
+    """
+    paper = {"sampler": "ddpm", "hypotheses": 5, "clip_x0": 0, "init": "noise"}
     if name == "mixste":
         return Sampling("mixste")
     if name == "authors":
-        return Sampling("authors", with_sampling(diff, sampler="ddpm", hypotheses=5))
+        return Sampling("authors", with_sampling(diff, **paper))
     if name == "ddpm":
-        return Sampling("engine", with_sampling(diff, sampler="ddpm", hypotheses=5))
+        return Sampling("engine", with_sampling(diff, **paper))
     if name == "default":
         return Sampling("engine", with_sampling(diff))
     parts = name.split("-")
+    start = None
+    if len(parts) == 4 and parts[3].startswith("from") and parts[3][4:].isdigit():
+        start = int(parts[3][4:])
+        parts = parts[:3]
     if len(parts) == 3 and parts[0] == "ddim" and parts[1].isdigit() and parts[2].isdigit():
         k, h = int(parts[1]), int(parts[2])
-        return Sampling("engine", with_sampling(diff, sampler="ddim", sample_steps=k, hypotheses=h))
+        init = "noise" if start is None else "backbone"
+        return Sampling(
+            "engine",
+            with_sampling(
+                diff, sampler="ddim", sample_steps=k, hypotheses=h, init=init, start_step=start
+            ),
+        )
     raise ValueError(
-        f"unknown setting {name!r}: expected mixste, authors, ddpm, default or ddim-K-H"
+        f"unknown setting {name!r}: expected mixste, authors, ddpm, default, ddim-K-H or "
+        "ddim-K-H-fromS"
     )
 
 
@@ -107,6 +129,14 @@ def authors_way(
             x, _ = sampler.step(eps, step, x, gen)
         hyps.append(x - x[..., :1, :])
     return aggregate(torch.stack(hyps), diff.aggregation)
+
+
+def denoiser_calls(setting: str, diff: DiffusionConfig) -> int:
+    """Denoiser window-evaluations per window of a setting: steps x hypotheses (0: MixSTE)."""
+    run = parse_setting(setting, diff)
+    if run.kind == "mixste" or run.diffusion is None:
+        return 0
+    return run.diffusion.sample_steps * run.diffusion.hypotheses
 
 
 def measure(setting: str, batch: int, repeats: int, model_name: str, compile_: bool) -> dict:
@@ -148,6 +178,8 @@ def measure(setting: str, batch: int, repeats: int, model_name: str, compile_: b
         "hypotheses": d.hypotheses if d else None,
         "eta": d.eta if d else None,
         "clip_x0": d.clip_x0 if d else None,
+        "init": d.init if d else None,
+        "start_step": d.start_step if d else None,
         "median_s": med,
         "times_s": times,
         "warmup_s": warmup,
@@ -182,7 +214,14 @@ def accuracy(setting: str, model_name: str, args: argparse.Namespace) -> dict[st
         else:
             d = run.diffusion
             opts = EvalOptions(
-                **base, sampler=d.sampler, steps=d.sample_steps, hypotheses=d.hypotheses
+                **base,
+                sampler=d.sampler,
+                steps=d.sample_steps,
+                hypotheses=d.hypotheses,
+                eta=d.eta,
+                clip_x0=0 if d.clip_x0 is None else d.clip_x0,  # 0: no clipping
+                init=d.init,
+                start_step=d.start_step,
             )
             summary = evaluate(ckpt, opts, progress=False)
     return {
@@ -210,6 +249,13 @@ def main() -> None:
         type=int,
         default=16,
         help="run 'authors' only at batches up to this (one call at 256 takes ~20 min)",
+    )
+    p.add_argument(
+        "--max-window-calls",
+        type=int,
+        default=0,
+        help="skip speed points whose call costs more than this many denoiser window "
+        "evaluations (batch x steps x H); 0: run every point",
     )
     p.add_argument("--repeats", type=int, default=3, help="timed calls per point (median)")
     p.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
@@ -245,9 +291,16 @@ def main() -> None:
         return run_child(__file__, [*what, *shared], args.threads, args.omp_passive)
 
     rows = []
+    skipped = []
+    default_diff = load_wrapper(args.model)[1].diffusion
     for setting in args.settings:
         for b in args.batch:
             if setting == "authors" and b > args.authors_max_batch:
+                continue
+            calls = b * denoiser_calls(setting, default_diff)
+            if args.max_window_calls and calls > args.max_window_calls:
+                skipped.append({"setting": setting, "batch": b, "window_calls": calls})
+                print(f"{setting:<12} batch {b:>4}: skipped ({calls} window calls)", flush=True)
                 continue
             row = child("speed", setting, str(b))
             rows.append(row)
@@ -279,6 +332,8 @@ def main() -> None:
         compile=args.compile,
         repeats=args.repeats,
         accuracy_data=data if acc is not None else None,
+        max_window_calls=args.max_window_calls,
+        skipped=skipped,
         rows=rows,
         accuracy=acc,
     )

@@ -8,10 +8,15 @@ does not depend on weights), loads the training windows (the open benchmark in
 ``--steps`` steps. Windows/s = batch / median step time. A step is what ``diffhpe
 train`` does: sample windows, occlude, MixSTE conditioning, DDPM loss, backward, Adam.
 
-Issue #6 quotes the authors' code at ~12 windows/s of 27 frames (paper size, batch 100,
-2 cores): that figure is QUOTED, not measured here (their code cannot run here).
+``--engines fast reference`` also times the same step with the denoiser's plain
+reference implementation (``diffhpe.models.reference``: einsum graph layers, functional
+BatchNorm, stock dropout, ``tanh``; same weights and data), the unoptimised baseline on
+the same machine. Issue #6 quotes the authors' code at ~12 windows/s of 27 frames (paper
+size, batch 100, 2 cores): that figure is QUOTED, not measured here (their code cannot
+run here).
 
     python benchmarks/train_speed.py --threads 2 --sizes paper cpu --batch 100 200
+    python benchmarks/train_speed.py --sizes paper --batch 100 --engines fast reference
     python benchmarks/train_speed.py --smoke
 """
 
@@ -39,6 +44,7 @@ from common import (
 
 from diffhpe.config import load_config
 from diffhpe.data.windows import PoseSequence, TrainWindows
+from diffhpe.models.reference import reference_denoiser
 from diffhpe.training import Trainer
 
 SIZES = {"paper": ("wrapper-paper", "mixste-paper"), "cpu": ("wrapper-cpu", "mixste-cpu")}
@@ -59,7 +65,15 @@ def synthetic_windows(length: int, seed: int = 0) -> TrainWindows:
     return TrainWindows(seqs, length, mirror=True, seed=seed)
 
 
-def measure(size: str, batch: int, steps: int, warmup: int, threads: int, data_root: str) -> dict:
+def use_reference_engine(trainer: Trainer) -> None:
+    """Route the trainer's denoiser through the plain reference implementation."""
+    den = trainer.model.denoiser
+    den.forward = lambda x, t, cond: reference_denoiser(den, x, t, cond)
+
+
+def measure(
+    size: str, batch: int, engine: str, steps: int, warmup: int, threads: int, data_root: str
+) -> dict:
     """Time ``steps`` training steps of a fresh ``Trainer`` in this process."""
     preset, mixste_preset = SIZES[size]
     with temp_folder() as tmp:
@@ -81,6 +95,8 @@ def measure(size: str, batch: int, steps: int, warmup: int, threads: int, data_r
             trainer.load_data()
         else:
             trainer.windows = synthetic_windows(cfg.data.length)
+        if engine == "reference":
+            use_reference_engine(trainer)
         rss_loaded = current_rss_mb()
         for _ in range(warmup):
             trainer.train_step()
@@ -94,6 +110,7 @@ def measure(size: str, batch: int, steps: int, warmup: int, threads: int, data_r
         "size": size,
         "preset": preset,
         "batch": batch,
+        "engine": engine,
         "window_frames": cfg.data.length,
         "denoiser": f"{cfg.model.denoiser.num_blocks} blocks x {cfg.model.denoiser.channels}",
         "dropout": cfg.model.denoiser.dropout,
@@ -111,6 +128,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["paper", "cpu"])
     p.add_argument("--batch", type=int, nargs="+", default=[100, 200])
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        choices=["fast", "reference"],
+        default=["fast"],
+        help="fast: diffhpe's engine; reference: the plain implementation (baseline)",
+    )
     p.add_argument("--steps", type=int, default=10, help="timed steps (median)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
@@ -118,28 +142,31 @@ def main() -> None:
     p.add_argument("--data-root", default="data/open", help="random poses if missing")
     p.add_argument("--smoke", action="store_true", help="batch 8, 1 warm-up, 2 timed steps")
     p.add_argument("--json", default=None, help="default: benchmarks/results/train.json")
-    p.add_argument("--child", nargs=2, metavar=("SIZE", "BATCH"), help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs=3, metavar=("SIZE", "BATCH", "ENGINE"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        size, batch = args.child[0], int(args.child[1])
-        res = measure(size, batch, args.steps, args.warmup, args.threads, args.data_root)
+        size, batch, engine = args.child[0], int(args.child[1]), args.child[2]
+        res = measure(size, batch, engine, args.steps, args.warmup, args.threads, args.data_root)
         print(json.dumps(res))
         return
     if args.smoke:
         args.batch, args.steps, args.warmup = [8], 2, 1
     rows = []
+    root = str(Path(args.data_root).resolve())
     for size in args.sizes:
         for b in args.batch:
-            child = [size, str(b), "--steps", str(args.steps), "--warmup", str(args.warmup)]
-            root = str(Path(args.data_root).resolve())
-            child += ["--threads", str(args.threads), "--data-root", root]
-            row = run_child(__file__, child, args.threads, args.omp_passive)
-            rows.append(row)
-            print(
-                f"{size:<6} batch {b:>4}: {row['windows_per_s']:7.2f} windows/s "
-                f"(median step {row['median_step_s']:.2f} s, peak RSS {row['peak_rss_mb']:.0f} MiB)",
-                flush=True,
-            )
+            for engine in args.engines:
+                child = [size, str(b), engine, "--steps", str(args.steps)]
+                child += ["--warmup", str(args.warmup), "--threads", str(args.threads)]
+                child += ["--data-root", root]
+                row = run_child(__file__, child, args.threads, args.omp_passive)
+                rows.append(row)
+                print(
+                    f"{size:<6} batch {b:>4} {engine:<9}: {row['windows_per_s']:7.2f} windows/s "
+                    f"(median step {row['median_step_s']:.2f} s, "
+                    f"peak RSS {row['peak_rss_mb']:.0f} MiB)",
+                    flush=True,
+                )
     path = args.json or RESULTS / f"train{'-smoke' if args.smoke else ''}.json"
     write_results(
         path,

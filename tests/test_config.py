@@ -62,6 +62,23 @@ def test_unknown_keys_and_bad_values_are_errors(tmp_path):
         parse_override("train.lr")
 
 
+def test_sampling_start_settings_are_checked():
+    cfg = load_config("wrapper-cpu", ["diffusion.init=backbone", "diffusion.start_step=9",
+                                      "diffusion.sample_steps=4"])  # fmt: skip
+    assert (cfg.diffusion.init, cfg.diffusion.start_step) == ("backbone", 9)
+    with pytest.raises(ValueError, match="diffusion.init must be"):
+        load_config("wrapper-cpu", ["diffusion.init=mixste"])
+    with pytest.raises(ValueError, match="needs diffusion.init='backbone'"):
+        load_config("wrapper-cpu", ["diffusion.start_step=9"])
+    with pytest.raises(ValueError, match=r"sample_steps must be in 1\.\.6 for DDIM"):
+        load_config("wrapper-cpu", ["diffusion.init=backbone", "diffusion.start_step=5"])
+    with pytest.raises(ValueError, match="needs a wrapper"):
+        load_config("diffhpe2d-cpu", ["diffusion.init=backbone", "diffusion.start_step=9",
+                                      "diffusion.sample_steps=4"])  # fmt: skip
+    with pytest.raises(ValueError, match="start_step must be in 0..49"):
+        load_config("wrapper-cpu", ["diffusion.init=backbone", "diffusion.start_step=50"])
+
+
 def test_run_config_json_reloads_and_exponents_parse(tmp_path):
     """A run's config.json (written with `1e-06`-style floats) loads back as a config file,
     and YAML's dotless exponents (`lr: 3e-4`, a string in YAML 1.1) are read as numbers."""

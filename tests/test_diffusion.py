@@ -392,3 +392,68 @@ def test_hypothesis_std():
     # Population variances of x (1,3,2,10), y (0,2,10,4), z (0,0,0,4): 12.5, 14, 3.
     assert std[0, 0, 1].item() == pytest.approx(math.sqrt(12.5 + 14.0 + 3.0), rel=1e-12)
     assert hypothesis_std(hyps[:1]).abs().max().item() == 0.0
+
+
+# --- warm start from a clean estimate (SDEdit-style) ------------------------------------
+
+
+def test_samplers_start_at_start_step():
+    sch = cosine_schedule()
+    assert DDPMSampler(sch, start_step=9).timesteps == tuple(range(9, -1, -1))
+    four = DDIMSampler(sch, 4, start_step=9)
+    assert four.timesteps == (9, 6, 3, 0) and four.prev_timesteps == (6, 3, 0, -1)
+    assert DDIMSampler(sch, 1, start_step=0).timesteps == (0,)
+    with pytest.raises(ValueError, match=r"num_steps must be an integer in 1\.\.10"):
+        DDIMSampler(sch, 11, start_step=9)
+    for bad in (-1, 50):
+        with pytest.raises(ValueError, match="start_step"):
+            DDIMSampler(sch, 1, start_step=bad)
+        with pytest.raises(ValueError, match="start_step"):
+            DDPMSampler(sch, start_step=bad)
+
+
+def test_sample_from_x_start_noises_it_to_the_first_step():
+    """The first state is a draw of q(x_t0 | x_start), eq. (3): mean sqrt(abar) x_start,
+    std sqrt(1 - abar); an oracle then recovers its x0 from there."""
+    sch = cosine_schedule()
+    start = torch.full((400, 4, 17, 3), 0.7, dtype=torch.float64)
+    firsts: list[Tensor] = []
+    sampler = DDIMSampler(sch, 3, eta=1.0, start_step=10)
+    x0 = _x0(3, start.shape)
+    out = sample(
+        sampler,
+        _oracle(sch, x0),
+        None,
+        tuple(start.shape),
+        _gen(4),
+        callback=lambda i, t, x_t, x0_pred: firsts.append(x_t) if i == 0 else None,
+        x_start=start,
+    )
+    abar = float(sch.alphas_cumprod[10])
+    x_t0 = firsts[0]
+    assert abs(float(x_t0.mean()) - abar**0.5 * 0.7) < 0.01
+    assert abs(float(x_t0.std()) - (1 - abar) ** 0.5) < 0.01
+    torch.testing.assert_close(out, x0, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="x_T or x_start"):
+        sample(sampler, _shrink, None, SHAPE, x_T=_x0(0), x_start=_x0(1))
+    with pytest.raises(ValueError, match="x_start shape"):
+        sample(sampler, _shrink, None, SHAPE, x_start=_x0(0, (1, 4, 17, 3)))
+
+
+def test_sample_hypotheses_start_each_hypothesis_from_its_window_estimate():
+    sch = cosine_schedule()
+    start = torch.stack([torch.full((4, 17, 3), -2.0), torch.full((4, 17, 3), 3.0)])
+    hyps = sample_hypotheses(
+        DDIMSampler(sch, 1, eta=0.0, start_step=0),
+        lambda x_t, t, cond: torch.zeros_like(x_t),  # eps = 0: x0 = x_t0 / sqrt(abar_0)
+        None,
+        (2, 4, 17, 3),
+        3,
+        _gen(5),
+        x_start=start,
+    )
+    assert hyps.shape == (3, 2, 4, 17, 3)
+    noise_sd = ((1 - float(sch.alphas_cumprod[0])) / float(sch.alphas_cumprod[0])) ** 0.5
+    for h in range(3):  # window b's hypotheses sit around window b's estimate
+        assert (hyps[h] - start).abs().max() < 6 * noise_sd
+    assert not torch.equal(hyps[0], hyps[1])  # noised independently per hypothesis

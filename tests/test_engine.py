@@ -1,8 +1,8 @@
 """The fast inference/training engine of the denoiser against a plain reference.
 
-The reference below is the graph denoiser of paper section 3.3 written the obvious way
-(einsum graph layers, ``nn.BatchNorm1d``-style normalisation with its statistics,
-``tanh``, no chunking); the engine (folded BatchNorm, sigmoid-based gating, eval-time
+The reference (``diffhpe.models.reference``) is the graph denoiser of paper section 3.3
+written the obvious way (einsum graph layers, functional BatchNorm, ``tanh``, no
+chunking); the engine (folded BatchNorm, sigmoid-based gating, eval-time
 chunking, flattened attention) must match it to float rounding.
 """
 
@@ -14,7 +14,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from diffhpe.models import DenoiserConfig, GraphDenoiser, MixSTE, MixSTEConfig, PreAggGraphConv
@@ -23,10 +22,9 @@ from diffhpe.models.denoiser import (
     CompileOrEager,
     folded_batch_norm,
     gated_activation,
-    step_sinusoids,
     train_dropout,
 )
-from diffhpe.models.graph import GraphNonLocal
+from diffhpe.models.reference import reference_denoiser, reference_graph_conv, reference_norm
 from diffhpe.skeleton import H36M
 
 J, T = 17, 9
@@ -46,57 +44,9 @@ def _randomise(module: nn.Module, seed: int = 0) -> None:
                 buf.copy_(0.5 + torch.rand(buf.shape, generator=g))
 
 
-def _ref_norm(norm: nn.BatchNorm1d, y: Tensor, training: bool) -> Tensor:
-    """BatchNorm over channels of (B, T, J, C) by its definition (biased batch variance)."""
-    if training:
-        mean = y.mean(dim=(0, 1, 2))
-        var = y.var(dim=(0, 1, 2), unbiased=False)
-    else:
-        mean, var = norm.running_mean, norm.running_var
-    return (y - mean) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias
-
-
-def _ref_graph_conv(conv: PreAggGraphConv, x: Tensor) -> Tensor:
-    """out_i = (sum_j A_ij x_j) W_i + x_i S_i + b_i with einsum, nodes on axis node_dim."""
-    n = x.shape[conv.node_dim]
-    adj = conv.get_adjacency(n)
-    if conv.node_dim == 1:
-        agg = torch.einsum("st,btjc->bsjc", adj, x)
-    else:
-        agg = torch.einsum("ik,btkc->btic", adj, x)
-    if conv.per_node_weights:
-        spec = "btic,icd->btid" if conv.node_dim == 2 else "bitc,icd->bitd"
-        out = torch.einsum(spec, agg, conv.weight_agg) + torch.einsum(spec, x, conv.weight_self)
-        if conv.bias is not None:
-            out = out + (conv.bias if conv.node_dim == 2 else conv.bias[:, None, :])
-        return out
-    out = agg @ conv.weight_agg + x @ conv.weight_self
-    return out if conv.bias is None else out + conv.bias
-
-
-def _ref_non_local(layer: GraphNonLocal, x: Tensor) -> Tensor:
-    theta, phi, g = layer.qkv(x).chunk(3, dim=-1)
-    attn = torch.softmax(theta @ phi.transpose(-1, -2) / math.sqrt(layer.inner), dim=-1)
-    return x + layer.out(attn @ g)
-
-
 def _ref_denoiser(den: GraphDenoiser, x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
-    """GraphDenoiser.forward (dropout 0) written plainly; BatchNorm as in den's mode."""
-    training = den.training
-    h = F.relu(den.input_noisy(x) + den.input_cond(cond))
-    emb = den.step_mlp(step_sinusoids(t, den.cfg.step_embed_dim))
-    skips = torch.zeros_like(h)
-    for blk in den.blocks:
-        y = h + blk.step_proj(emb)[:, None, None, :]
-        y = F.relu(_ref_norm(blk.time_norm, _ref_graph_conv(blk.time_conv, y), training))
-        y = F.relu(_ref_norm(blk.joint_norm, _ref_graph_conv(blk.joint_conv, y), training))
-        y = _ref_non_local(blk.non_local, y)
-        gate, filt = blk.mid_proj(y).chunk(2, dim=-1)
-        residual, skip = blk.out_proj(torch.sigmoid(gate) * torch.tanh(filt)).chunk(2, dim=-1)
-        h = (h + residual) / math.sqrt(2.0)
-        skips = skips + skip
-    out = F.relu(den.output_hidden(skips / math.sqrt(len(den.blocks))))
-    return den.output(out)
+    """The plain reference on raw conditioning features (dropout must be 0 to compare)."""
+    return reference_denoiser(den, x, t, den.input_cond(cond))
 
 
 def _denoiser(mixing: str = "relative", seed: int = 0) -> GraphDenoiser:
@@ -187,6 +137,19 @@ def test_mixste_eval_chunks_match_one_pass():
         torch.testing.assert_close(m(x), whole, rtol=1e-4, atol=1e-5)
 
 
+def test_reference_norm_is_batch_norm_by_its_definition():
+    norm = nn.BatchNorm1d(6)
+    _randomise(norm)
+    y = torch.randn(3, 4, 5, 6)
+    mean, var = y.mean(dim=(0, 1, 2)), y.var(dim=(0, 1, 2), unbiased=False)
+    want = (y - mean) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias
+    torch.testing.assert_close(reference_norm(norm, y, training=True), want)
+    running = norm.running_mean.clone()
+    eval_want = (y - running) / torch.sqrt(norm.running_var + norm.eps) * norm.weight + norm.bias
+    torch.testing.assert_close(reference_norm(norm, y, training=False), eval_want)
+    assert torch.equal(norm.running_mean, running)  # the reference never updates statistics
+
+
 def test_folded_batch_norm_equals_eval_batch_norm():
     norm = nn.BatchNorm1d(6)
     _randomise(norm)
@@ -206,7 +169,7 @@ def test_graph_conv_scale_shift_is_an_output_affine(node_dim, per_node):
     x = torch.randn(2, T, J, 5)
     scale, shift = torch.rand(4) + 0.5, torch.randn(4)
     torch.testing.assert_close(conv(x, scale, shift), conv(x) * scale + shift)
-    torch.testing.assert_close(conv(x), _ref_graph_conv(conv, x))
+    torch.testing.assert_close(conv(x), reference_graph_conv(conv, x))
     with pytest.raises(ValueError, match="both scale and shift"):
         conv(x, scale=scale)
 

@@ -168,8 +168,13 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     }
     m["sampling"] = {
         "checkpoint": str(ckpts["wrapper"]),
+        "mixste": str(ckpts["mixste"]),
         "hypotheses": [1, 2],
-        "samplers": [{"sampler": "ddim", "steps": 2}, {"sampler": "ddim", "steps": 1}],
+        "samplers": [
+            {"sampler": "ddim", "steps": 2},
+            {"sampler": "ddim", "steps": 1},
+            {"sampler": "ddim", "steps": 2, "init": "backbone", "start_step": 3, "hypotheses": [2]},
+        ],
         "subset": {"cameras": ["54138969"]},
     }
     res = run_paper_experiment(_write(tmp_path / "m.yaml", m), tmp_path / "docs", progress=False)
@@ -199,8 +204,21 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     # Sampling: H x sampler grid with measured frames/s.
     sampling = _section(page, "## 4.", "## 6.")
     assert "| Sampler | H=1 | H=2 |" in sampling and "| ddim1 |" in sampling
-    assert set(res["numbers"]["sampling"]) == {"ddim2-H1", "ddim2-H2", "ddim1-H1", "ddim1-H2"}
-    assert "**Frames/s**" in sampling
+    numbers = res["numbers"]["sampling"]
+    assert set(numbers) == {
+        "ddim2-H1", "ddim2-H2", "ddim1-H1", "ddim1-H2", "ddim2-from-backbone3-H1",
+        "ddim2-from-backbone3-H2",
+    }  # fmt: skip
+    assert math.isnan(numbers["ddim2-from-backbone3-H1"]["mpjpe"])  # not run
+    assert math.isfinite(numbers["ddim2-from-backbone3-H2"]["mpjpe"])
+    assert "| ddim2-from-backbone3 | – |" in sampling  # H = 1 not run for that entry
+    assert "**Frames/s**" in sampling and "**Segment-length std (mm)**" in sampling
+    # The MixSTE reference line: the same subset evaluated directly gives the same number.
+    ref = evaluate(ckpts["mixste"], EvalOptions(cameras=["54138969"], data_root=str(tiny_benchmark),
+                                                 batch_size=64), progress=False)  # fmt: skip
+    mpjpe = ref["metrics_mm"]["mpjpe"]["frame_weighted"]
+    assert f"Its MixSTE (`{ckpts['mixste']}`, deterministic): {mpjpe:.1f} mm." in sampling
+    assert "from the MixSTE estimate at step 3" in page  # the evaluation's sampling text
 
 
 def test_rerun_reuses_json_and_is_identical(tiny_benchmark, ckpts, tmp_path, monkeypatch):
@@ -264,8 +282,13 @@ def test_shipped_manifest_matches_the_paper():
     }  # fmt: skip
     assert m.sampling is not None and [s.label() for s in m.sampling.samplers] == [
         "ddpm-noclip", "ddpm-clip1", "ddim25-eta1-clip1", "ddim10-eta1-clip1", "ddim5-eta1-clip1",
-        "ddim2-eta1-clip1", "ddim10-eta0-clip1",
+        "ddim2-eta1-clip1", "ddim10-eta0-clip1", "ddim2-eta1-clip1-from-backbone5",
+        "ddim4-eta1-clip1-from-backbone10", "ddim1-eta1-clip1-from-backbone2",
+        "ddim2-eta0-clip1-from-backbone5",
     ]  # fmt: skip
+    warm = m.sampling.samplers[7]  # the shipped default
+    assert (warm.init, warm.start_step, warm.steps) == ("backbone", 5, 2)
+    assert m.sampling.mixste == "runs/mixste-cpu-mix/best.safetensors"
     paper_setting = m.sampling.samplers[0]
     assert (paper_setting.sampler, paper_setting.clip_x0) == ("ddpm", 0)
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
@@ -317,6 +340,12 @@ def test_sampler_setting_clip_reaches_the_evaluate_line():
     assert "--clip-x0 0 " in experiments.evaluate_command(opts, "c.safetensors")
     with pytest.raises(ValueError, match=r"x.clip_x0"):
         experiments._parse_sampler({"clip_x0": "big"}, "x")
+    warm = experiments._parse_sampler({"steps": 2, "init": "backbone", "start_step": 5}, "x")
+    assert warm.label() == "default2-from-backbone5"
+    opts = EvalOptions(steps=2, init="backbone", start_step=5, data_root="d")
+    assert "--init backbone --start-step 5" in experiments.evaluate_command(opts, "c")
+    with pytest.raises(ValueError, match=r"x.init: expected 'noise' or 'backbone'"):
+        experiments._parse_sampler({"init": "mixste"}, "x")
 
 
 def test_clip_zero_turns_clipping_off():

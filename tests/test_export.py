@@ -71,10 +71,12 @@ def _run_torch(model: nn.Module, graph: str, feed: dict[str, np.ndarray]) -> np.
         if graph == "mixste":
             out = model(x["x2d"])
         elif graph == "backbone":
+            if hasattr(model, "condition_and_estimate"):  # wrapper: (cond, estimate)
+                return [o.numpy() for o in model.condition_and_estimate(x["x2d"])]
             out = model.condition(x["x2d"], x.get("visible"))
         else:
             out = model(x["x_t"], x["t"], x["cond"])
-    return out.numpy()
+    return [out.numpy()]
 
 
 def _random_feed(spec: dict, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -99,12 +101,13 @@ def _check_graphs(ort, model: nn.Module, paths: dict[str, Path], batches=(1, 3))
         assert [o.name for o in session.get_outputs()] == [s["name"] for s in gspec["outputs"]]
         for b in batches:
             feed = _random_feed(gspec, b, rng)
-            (got,) = session.run(None, feed)
-            want = _run_torch(model, name, feed)
-            expected = [b if d == "B" else d for d in gspec["outputs"][0]["shape"]]
-            assert list(got.shape) == expected == list(want.shape)
-            assert np.abs(want).max() > 1e-2  # a live output, not zeros
-            assert np.abs(got - want).max() <= 1e-4, (name, b)
+            gots, wants = session.run(None, feed), _run_torch(model, name, feed)
+            assert len(gots) == len(wants) == len(gspec["outputs"])
+            for ospec, got, want in zip(gspec["outputs"], gots, wants, strict=True):
+                expected = [b if d == "B" else d for d in ospec["shape"]]
+                assert list(got.shape) == expected == list(want.shape)
+                assert np.abs(want).max() > 1e-2  # a live output, not zeros
+                assert np.abs(got - want).max() <= 1e-4, (name, ospec["name"], b)
 
 
 @pytest.mark.parametrize(
@@ -184,34 +187,43 @@ def test_shipped_model_exports_and_matches_torch(ort, shipped):
     # And on real 2D windows: the conditioning at batch 1 and 3.
     backbone = ort.InferenceSession(str(paths["backbone"]), providers=["CPUExecutionProvider"])
     for b in (1, 3):
-        (got,) = backbone.run(None, {"x2d": x2d[:b]})
-        assert np.abs(got - _run_torch(model, "backbone", {"x2d": x2d[:b]})).max() <= 1e-4
+        gots = backbone.run(None, {"x2d": x2d[:b]})
+        wants = _run_torch(model, "backbone", {"x2d": x2d[:b]})
+        assert [o.name for o in backbone.get_outputs()] == ["cond", "estimate"]
+        for got, want in zip(gots, wants, strict=True):
+            assert np.abs(got - want).max() <= 1e-4
 
 
 @pytest.fixture(scope="module")
 def reference(shipped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x2d (B, L, J, 2), x_T (H*B, L, J, 3), predict's pose (B, L, J, 3)) with DDIM, eta 0."""
+    """(x2d (B, L, J, 2), noise (H*B, L, J, 3), predict's pose (B, L, J, 3)) with the
+    shipped sampling settings but DDIM eta 0; ``noise`` is predict's first draw."""
     model, cfg, _, x2d = shipped
     diff = with_sampling(cfg.diffusion, sampler="ddim", eta=0.0)
+    assert diff.init == "backbone"  # the shipped default: the loop must start as predict does
     x2d = x2d[:2]
     shape = (diff.hypotheses * len(x2d), *x2d.shape[1:3], 3)
-    x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))  # predict's first draw
+    noise = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     pred = predict(model, torch.from_numpy(x2d), None, diff, torch.Generator().manual_seed(0))
-    return x2d, x_T.numpy(), pred.pose.numpy()
+    return x2d, noise.numpy(), pred.pose.numpy()
 
 
 def test_numpy_ddim_over_onnx_matches_predict(ort, shipped, reference):
     _, cfg, paths, _ = shipped
-    x2d, x_T, want = reference
+    x2d, noise, want = reference
     d = cfg.diffusion
     assert d.clip_x0 is not None  # the shipped setting: the loop must clip as predict does
     abar = make_schedule(d.schedule, d.num_steps).alphas_cumprod.numpy()
-    steps = DDIMSampler(make_schedule(d.schedule, d.num_steps), d.sample_steps).timesteps
+    sched = make_schedule(d.schedule, d.num_steps)
+    steps = DDIMSampler(sched, d.sample_steps, start_step=d.start_step).timesteps
     backbone = ort.InferenceSession(str(paths["backbone"]), providers=["CPUExecutionProvider"])
     denoiser = ort.InferenceSession(str(paths["denoiser"]), providers=["CPUExecutionProvider"])
-    hyps = len(x_T) // len(x2d)
-    cond = np.tile(backbone.run(None, {"x2d": x2d})[0], (hyps, 1, 1, 1))  # hypothesis-major
-    x = x_T
+    hyps = len(noise) // len(x2d)
+    cond, estimate = backbone.run(None, {"x2d": x2d})
+    cond = np.tile(cond, (hyps, 1, 1, 1))  # hypothesis-major
+    start = np.tile(estimate - estimate[..., :1, :], (hyps, 1, 1, 1))
+    a0 = abar[steps[0]]
+    x = (np.sqrt(a0) * start + np.sqrt(1 - a0) * noise).astype(np.float32)  # eq. (3)
     for i, t in enumerate(steps):
         t_batch = np.full(len(x), t, dtype=np.int64)
         (eps,) = denoiser.run(None, {"x_t": x, "t": t_batch, "cond": cond})
@@ -228,10 +240,10 @@ def test_numpy_ddim_over_onnx_matches_predict(ort, shipped, reference):
 
 def test_docs_sampling_loop_matches_predict(ort, shipped, reference):
     _, _, paths, _ = shipped
-    x2d, x_T, want = reference
+    x2d, noise, want = reference
     code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S)
     assert code is not None, f"{DOC}: no python code block"
     namespace: dict = {}
     exec(compile(code.group(1), str(DOC), "exec"), namespace)
-    got = namespace["lift_windows"](str(paths["spec"].parent), x2d, x_T)
+    got = namespace["lift_windows"](str(paths["spec"].parent), x2d, noise)
     assert np.abs(got - want).max() <= 1e-3

@@ -68,3 +68,18 @@ def test_lift_array_needs_image_size(tiny_ckpt, tmp_path, capsys):
 def test_missing_video_is_named(tmp_path, capsys):
     assert main(["lift", str(tmp_path / "clip.mp4")]) == 2  # video input: tests/test_video.py
     assert "clip.mp4: no such video file" in capsys.readouterr().err
+
+
+def test_lift_start_flags(tiny_ckpt, tmp_path, capsys):
+    """The shipped wrapper lifts from pure noise on request (recorded in the output); a
+    DiffHPE-2D has no estimate of its own to start from, and says so."""
+    out = tmp_path / "noise.npz"
+    rc = main(["lift", str(SAMPLE), "-o", str(out), "--init", "noise", "--steps", "2", "-H", "2"])
+    assert rc == 0
+    meta = json.loads(str(np.load(out, allow_pickle=False)["meta"]))
+    assert meta["sampler"]["init"] == "noise" and meta["sampler"]["start_step"] is None
+    rc = main(["lift", str(SAMPLE), "--checkpoint", str(tiny_ckpt), "-o", str(out),
+               "--init", "backbone", "--start-step", "3", "--steps", "2"])  # fmt: skip
+    assert rc == 2 and "needs a DiffHPE-Wrapper" in capsys.readouterr().err
+    rc = main(["lift", str(SAMPLE), "-o", str(out), "--start-step", "60"])
+    assert rc == 2 and "start_step must be in 0..49" in capsys.readouterr().err

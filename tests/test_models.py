@@ -448,6 +448,39 @@ def test_wrapper_parameters_and_state_dicts():
     assert torch.equal(w(x_t, t, w.condition(x2d)), w2(x_t, t, w2.condition(x2d)))
 
 
+def test_wrapper_warm_start_samples_around_its_mixste_estimate():
+    """init='backbone': hypotheses start from the MixSTE pose noised to start_step (here
+    0); with a fresh (eps = 0) denoiser and one deterministic DDIM step each hypothesis is
+    that pose plus sqrt((1 - abar_0) / abar_0) noise, so their mean is the MixSTE pose."""
+    from diffhpe.config import DiffusionConfig
+    from diffhpe.inference import predict, with_sampling
+
+    w = _wrapper().eval()
+    x2d = torch.randn(2, T, J, 2, generator=torch.Generator().manual_seed(3))
+    cond, estimate = w.condition_and_estimate(x2d)
+    torch.testing.assert_close(cond, w.condition(x2d))
+    torch.testing.assert_close(estimate, w.backbone(x2d))
+    want = estimate - estimate[..., :1, :]
+    warm = with_sampling(
+        DiffusionConfig(),
+        init="backbone",
+        start_step=0,
+        sampler="ddim",
+        sample_steps=1,
+        eta=0.0,
+        hypotheses=4000,
+    )
+    pred = predict(w, x2d, None, warm, torch.Generator().manual_seed(4))
+    assert (pred.pose - want).abs().max() < 5e-3  # noise sd 0.042 / sqrt(4000) = 7e-4
+    cold = with_sampling(warm, init="noise", sample_steps=1, hypotheses=50)
+    assert cold.start_step is None
+    far = predict(w, x2d, None, cold, torch.Generator().manual_seed(4))
+    assert (far.pose - want).abs().max() > 0.5  # pure noise is nowhere near it
+    model2d = DiffHPE2D(tiny_denoiser_cfg(in_channels=DiffHPE2D.denoiser_in_channels()))
+    with pytest.raises(ValueError, match="needs a DiffHPE-Wrapper"):
+        predict(model2d.eval(), x2d, None, warm)
+
+
 # ----------------------------------------------------------------------------- cost
 
 

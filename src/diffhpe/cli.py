@@ -66,6 +66,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         eta=args.eta,
         aggregation=args.aggregation,
         clip_x0=args.clip_x0,
+        init=args.init,
+        start_step=args.start_step,
         batch_size=args.batch_size,
         seed=args.seed,
         cameras=args.cameras,
@@ -191,8 +193,9 @@ def cmd_lift(args: argparse.Namespace) -> int:
         else Lifter.from_pretrained(compile=args.compile)
     )
     lifter.diffusion = d = with_sampling(
-        lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps, sampler=args.sampler
-    )
+        lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps,
+        sampler=args.sampler, init=args.init, start_step=args.start_step,
+    )  # fmt: skip
     out = Path(args.output) if args.output else src.with_name(src.stem + "_3d.npz")
     for person in people:
         if person["image_size"] is None:
@@ -211,7 +214,13 @@ def cmd_lift(args: argparse.Namespace) -> int:
             "image_size": list(person["image_size"]),
             "fps": person["fps"],
             "model": str(args.checkpoint or "default"),
-            "sampler": {"sampler": d.sampler, "steps": d.sample_steps, "hypotheses": d.hypotheses},
+            "sampler": {
+                "sampler": d.sampler,
+                "steps": d.sample_steps,
+                "hypotheses": d.hypotheses,
+                "init": d.init,
+                "start_step": d.start_step,
+            },  # fmt: skip
         }
         save_result(target, res, meta)
         n = len(res.pose3d)
@@ -258,7 +267,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     )
     sampling = {k: v for k, v in (("sampler", args.sampler), ("sample_steps", args.steps),
                                   ("eta", args.eta), ("hypotheses", args.hypotheses),
-                                  ("clip_x0", args.clip_x0)) if v is not None}  # fmt: skip
+                                  ("clip_x0", args.clip_x0), ("init", args.init),
+                                  ("start_step", args.start_step)) if v is not None}  # fmt: skip
     info = ship(
         args.run, out_dir=args.out, eval_opts=opts, progress=not args.quiet, sampling=sampling
     )
@@ -280,6 +290,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{name:<9} {path} ({path.stat().st_size / 1024:.0f} kB)")
     print("checked against PyTorch in ONNX Runtime; see docs/EXPORT.md for the sampling loop")
     return 0
+
+
+def _add_start_args(p: argparse.ArgumentParser, what: str = "") -> None:
+    """``--init`` and ``--start-step``: where the reverse process starts."""
+    p.add_argument(
+        "--init",
+        choices=["noise", "backbone"],
+        default=None,
+        help=f"{what}start of sampling: pure noise at step T-1 (the paper) or the wrapper's "
+        "MixSTE estimate noised to --start-step (default: the checkpoint's)",
+    )
+    p.add_argument(
+        "--start-step",
+        type=int,
+        default=None,
+        help=f"{what}0-based step the backbone start is noised to (with --init backbone)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -355,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="clip predicted x0 to +-this (metres); 0 turns clipping off",
     )
+    _add_start_args(e)
     e.add_argument("--batch-size", type=int, default=256)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")
@@ -391,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--hypotheses", "-H", type=int, default=None)
     lf.add_argument("--sampler", choices=["ddpm", "ddim"], default=None)
     lf.add_argument("--steps", type=int, default=None)
+    _add_start_args(lf)
     lf.add_argument(
         "--compile",
         action="store_true",
@@ -432,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument(
         "--clip-x0", type=float, default=None, help="default x0 clipping shipped (metres)"
     )
+    _add_start_args(sh, "shipped ")
     sh.add_argument("--quiet", action="store_true")
     sh.set_defaults(func=cmd_ship)
 

@@ -77,6 +77,11 @@ class DiffusionConfig:
     hypotheses: int = 5  # H
     aggregation: str = "mean"
     clip_x0: float | None = None  # clip predicted x0 to +-this many metres while sampling
+    # Where the reverse process starts. "noise": x_T ~ N(0, I) at step T-1 (eq. 8, the
+    # paper). "backbone" (wrappers only): the frozen MixSTE's own 3D estimate, noised by
+    # eq. (3) to ``start_step`` (SDEdit-style warm start; fewer steps, see docs/RESULTS.md).
+    init: str = "noise"
+    start_step: int | None = None  # 0-based first step; None: T-1
 
 
 @dataclass
@@ -242,12 +247,41 @@ def validate(cfg: RunConfig) -> None:
         raise ValueError(
             f"diffusion.sampler must be 'ddpm' or 'ddim', got {cfg.diffusion.sampler!r}"
         )
-    if not 1 <= cfg.diffusion.sample_steps <= cfg.diffusion.num_steps:
-        raise ValueError(f"diffusion.sample_steps must be in 1..{cfg.diffusion.num_steps}")
-    if cfg.diffusion.hypotheses < 1:
-        raise ValueError("diffusion.hypotheses must be >= 1")
+    validate_sampling(cfg.diffusion, cfg.model.kind)
     if cfg.train.batch_size < 1 or cfg.train.lr <= 0:
         raise ValueError("train.batch_size must be >= 1 and train.lr > 0")
+
+
+def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None:
+    """Checks of the sampling fields of ``diffusion``; ``model_kind`` (when known) must be
+    'wrapper' for ``init='backbone'``."""
+    if d.sampler not in ("ddpm", "ddim"):
+        raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {d.sampler!r}")
+    if d.init not in ("noise", "backbone"):
+        raise ValueError(f"diffusion.init must be 'noise' or 'backbone', got {d.init!r}")
+    start = d.num_steps - 1 if d.start_step is None else d.start_step
+    if not 0 <= start < d.num_steps:
+        raise ValueError(
+            f"diffusion.start_step must be in 0..{d.num_steps - 1} (or null), got {d.start_step}"
+        )
+    if d.init == "noise" and start != d.num_steps - 1:
+        raise ValueError(
+            f"diffusion.start_step={d.start_step} needs diffusion.init='backbone': from pure "
+            f"noise the reverse process starts at step {d.num_steps - 1}"
+        )
+    if d.init == "backbone" and model_kind not in (None, "wrapper"):
+        raise ValueError(
+            f"diffusion.init='backbone' needs a wrapper (a MixSTE backbone), not {model_kind!r}"
+        )
+    if not 1 <= d.sample_steps <= d.num_steps:
+        raise ValueError(f"diffusion.sample_steps must be in 1..{d.num_steps}")
+    if d.sampler == "ddim" and d.sample_steps > start + 1:
+        raise ValueError(
+            f"diffusion.sample_steps must be in 1..{start + 1} for DDIM from "
+            f"diffusion.start_step={start} (steps {start} down to 0), got {d.sample_steps}"
+        )
+    if d.hypotheses < 1:
+        raise ValueError("diffusion.hypotheses must be >= 1")
 
 
 def config_to_json(cfg: RunConfig) -> str:

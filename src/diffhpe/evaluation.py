@@ -37,6 +37,8 @@ class EvalOptions:
     eta: float | None = None
     aggregation: str | None = None
     clip_x0: float | None = None
+    init: str | None = None  # "noise" | "backbone"; None: the checkpoint's
+    start_step: int | None = None
     batch_size: int = 256
     seed: int = 0
     cameras: list[str] | None = None
@@ -71,7 +73,8 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
     model, cfg = load_model(checkpoint, device)
     diff = with_sampling(
         cfg.diffusion, sampler=opts.sampler, sample_steps=opts.steps, hypotheses=opts.hypotheses,
-        eta=opts.eta, aggregation=opts.aggregation, clip_x0=opts.clip_x0,
+        eta=opts.eta, aggregation=opts.aggregation, clip_x0=opts.clip_x0, init=opts.init,
+        start_step=opts.start_step,
     )  # fmt: skip
     source, windows = eval_windows(cfg, opts)
     spec = OcclusionSpec.parse(opts.occlusion)
@@ -132,6 +135,8 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
             "hypotheses": diff.hypotheses,
             "aggregation": diff.aggregation,
             "clip_x0": diff.clip_x0,
+            "init": diff.init,
+            "start_step": diff.start_step,
         }
         if is_diffusion(model)
         else None,  # fmt: skip
@@ -158,6 +163,8 @@ def format_report(summary: dict[str, Any]) -> str:
     if summary.get("sampling"):
         s = summary["sampling"]
         head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}, clip_x0 {s.get('clip_x0')}"
+        if s.get("init") == "backbone":
+            head += f", from the backbone estimate at step {s.get('start_step')}"
     lines = [
         head,
         "",

@@ -72,9 +72,12 @@ class SamplerSetting:
     eta: float | None = None
     aggregation: str | None = None
     clip_x0: float | None = None  # metres; 0: no clipping
+    init: str | None = None  # "noise" | "backbone"
+    start_step: int | None = None  # with init "backbone"
 
     def label(self) -> str:
-        """Short name for files and tables, e.g. ``ddim10``, ``ddpm-noclip``, ``default``."""
+        """Short name for files and tables, e.g. ``ddim10``, ``ddpm-noclip``, ``default``,
+        ``ddim4-from-backbone10``."""
         name = self.sampler or "default"
         if self.steps is not None and self.sampler != "ddpm":
             name += str(self.steps)
@@ -84,6 +87,10 @@ class SamplerSetting:
             name += f"-{self.aggregation}"
         if self.clip_x0 is not None:
             name += "-noclip" if self.clip_x0 == 0 else f"-clip{self.clip_x0:g}"
+        if self.init == "noise":
+            name += "-from-noise"
+        elif self.init == "backbone":
+            name += f"-from-backbone{'' if self.start_step is None else self.start_step}"
         return name
 
 
@@ -160,6 +167,7 @@ class SamplingManifest:
     subset: Subset = field(default_factory=Subset)
     # A sampler entry's own `hypotheses` (e.g. the costly DDPM at H = 5 only), by label.
     only: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    mixste: str | None = None  # the checkpoint's MixSTE, shown as the reference line
 
     def runs(self, smp: SamplerSetting, h: int) -> bool:
         """Whether the grid cell (sampler, H) is evaluated."""
@@ -217,7 +225,7 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-SAMPLER_KEYS = ("sampler", "steps", "eta", "aggregation", "clip_x0")
+SAMPLER_KEYS = ("sampler", "steps", "eta", "aggregation", "clip_x0", "init", "start_step")
 
 
 def _parse_sampler(value: Any, where: str) -> SamplerSetting:
@@ -228,12 +236,18 @@ def _parse_sampler(value: Any, where: str) -> SamplerSetting:
     aggregation = d.get("aggregation")
     if aggregation is not None and aggregation not in ("mean", "median"):
         raise ValueError(f"{where}.aggregation: expected 'mean' or 'median', got {aggregation!r}")
+    init = d.get("init")
+    if init is not None and init not in ("noise", "backbone"):
+        raise ValueError(f"{where}.init: expected 'noise' or 'backbone', got {init!r}")
+    start = d.get("start_step")
     return SamplerSetting(
         sampler=sampler,
         steps=None if d.get("steps") is None else _int(d["steps"], f"{where}.steps", 1),
         eta=None if d.get("eta") is None else _number(d["eta"], f"{where}.eta"),
         aggregation=aggregation,
         clip_x0=None if d.get("clip_x0") is None else _number(d["clip_x0"], f"{where}.clip_x0"),
+        init=init,
+        start_step=None if start is None else _int(start, f"{where}.start_step", 0),
     )
 
 
@@ -307,7 +321,7 @@ def _parse_occlusion(value: Any, where: str) -> OcclusionManifest:
 
 
 def _parse_sampling(value: Any, where: str) -> SamplingManifest:
-    d = _mapping(value, where, ("checkpoint", "hypotheses", "samplers", "subset"))
+    d = _mapping(value, where, ("checkpoint", "mixste", "hypotheses", "samplers", "subset"))
     hyps = d.get("hypotheses", [1])
     if not isinstance(hyps, list) or not hyps:
         raise ValueError(f"{where}.hypotheses: expected a non-empty list of integers, got {hyps!r}")
@@ -337,6 +351,7 @@ def _parse_sampling(value: Any, where: str) -> SamplingManifest:
         samplers=tuple(parsed),
         subset=_parse_subset(d.get("subset"), f"{where}.subset"),
         only=only,
+        mixste=None if d.get("mixste") is None else _str(d["mixste"], f"{where}.mixste"),
     )
 
 
@@ -558,6 +573,10 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
         parts.append(f"--aggregation {opts.aggregation}")
     if opts.clip_x0 is not None:
         parts.append(f"--clip-x0 {opts.clip_x0:g}")
+    if opts.init is not None:
+        parts.append(f"--init {opts.init}")
+    if opts.start_step is not None:
+        parts.append(f"--start-step {opts.start_step}")
     if opts.cameras:
         parts.append("--cameras " + " ".join(opts.cameras))
     if opts.stride != 1:
@@ -621,6 +640,8 @@ class Evaluator:
             eta=s.eta if diffusion else None,
             aggregation=s.aggregation if diffusion else None,
             clip_x0=s.clip_x0 if diffusion else None,
+            init=s.init if diffusion else None,
+            start_step=s.start_step if diffusion else None,
             batch_size=self.m.eval.batch_size,
             seed=self.m.seed,
             cameras=list(job.subset.cameras) if job.subset.cameras else None,
@@ -753,7 +774,15 @@ def _sampling_text(ev: Evaluation) -> str:
         return "deterministic"
     clip = s.get("clip_x0")
     clip_text = f", x0 clipped to {clip:g} m" if clip else ", no x0 clipping"
-    return f"{s['sampler']} {s['steps']} steps, H={s['hypotheses']}, {s['aggregation']}{clip_text}"
+    start = (
+        f", from the MixSTE estimate at step {s.get('start_step')}"
+        if s.get("init") == "backbone"
+        else ""
+    )
+    return (
+        f"{s['sampler']} {s['steps']} steps, H={s['hypotheses']}, {s['aggregation']}"
+        f"{clip_text}{start}"
+    )
 
 
 def _hms(seconds: float | None) -> str:
@@ -864,6 +893,7 @@ class Results:
     table4: dict[str, dict[str, Evaluation | None]] = field(default_factory=dict)
     matrices: dict[str, dict[tuple[str, str], Evaluation | None]] = field(default_factory=dict)
     sampling: dict[tuple[str, int], Evaluation | None] = field(default_factory=dict)
+    sampling_mixste: Evaluation | None = None
     denoising: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -1180,11 +1210,21 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
             r.sampling[(smp.label(), h)] = (
                 ev.run(Job(path, "none", h, smp, s.subset)) if run else None
             )
+    mixste_path = _checkpoint_path(s.mixste, "sampling.mixste", missing) if s.mixste else None
+    if mixste_path is not None:
+        r.sampling_mixste = ev.run(Job(mixste_path, "none", 1, SamplerSetting(), s.subset))
     lines += [f"`{path}` on the test subset ({s.subset.describe()}), no occlusion.", ""]
+    lines += [
+        "Labels: `ddim10-eta1-clip1` is DDIM with 10 steps, eta 1, x0 clipped to 1 m, from "
+        "pure noise (the paper's start); `-from-backbone5` starts instead from the MixSTE's "
+        "own estimate noised to step 5 by eq. (3) (SDEdit-style warm start, beyond the paper).",
+        "",
+    ]
     header = ["Sampler", *[f"H={h}" for h in s.hypotheses]]
     for name, fmt in (
         ("MPJPE (mm)", "mpjpe"),
         ("Symmetry gap (mm)", "symmetry_gap"),
+        ("Segment-length std (mm)", "segment_std"),
         ("Frames/s", None),
     ):
         rows = []
@@ -1197,7 +1237,11 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
                 )
             rows.append([smp.label(), *cells])
         lines += [f"**{name}**", "", *_md_table(header, rows), ""]
-    evals = _unique(r.sampling.values())
+        if fmt and r.sampling_mixste is not None:
+            lines += [f"Its MixSTE (`{mixste_path}`, deterministic): "
+                      f"{_f(metric(r.sampling_mixste, fmt))} mm.", ""]  # fmt: skip
+    lines += [f"- {x}" for x in missing]
+    evals = _unique([*r.sampling.values(), r.sampling_mixste])
     return lines + provenance(evals, m, command, ev.benchmark)
 
 

@@ -7,7 +7,8 @@ DiffHPE-2D) gives two graphs, the two halves of the lifter interface::
     backbone.onnx   x2d (B, T, J, 2) float32 -> cond (B, T, J, C)             # once a window
     denoiser.onnx   x_t (B, T, J, 3) float32, t (B,) int64, cond -> eps (B, T, J, 3)  # each step
 
-(DiffHPE-2D trained with ``use_visibility`` also takes ``visible`` (B, T, J) bool.) A MixSTE
+(A wrapper's backbone graph also outputs ``estimate`` (B, T, J, 3), its MixSTE's own pose,
+the start of sampling with ``diffusion.init='backbone'``. DiffHPE-2D trained with ``use_visibility`` also takes ``visible`` (B, T, J) bool.) A MixSTE
 checkpoint gives ``mixste.onnx``: x2d (B, T, J, 2) -> pose (B, T, J, 3). ``export.json``
 beside them names every tensor and carries the diffusion schedule and the sampler settings,
 so the sampling loop can be written on the engine's side (see docs/EXPORT.md).
@@ -73,13 +74,16 @@ def require(module: str) -> ModuleType:
 
 
 class _Conditioner(nn.Module):
-    """``model.condition`` as a forward, for tracing: (B, T, J, 2) [, (B, T, J)] -> cond."""
+    """``model.condition`` as a forward, for tracing: (B, T, J, 2) [, (B, T, J)] -> cond,
+    or for a wrapper ``condition_and_estimate``: -> (cond, estimate (B, T, J, 3))."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor:
+    def forward(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor | tuple[Tensor, ...]:
+        if hasattr(self.model, "condition_and_estimate"):
+            return self.model.condition_and_estimate(x2d, visible)
         return self.model.condition(x2d, visible)
 
 
@@ -148,6 +152,9 @@ def _graphs(model: nn.Module, cfg: RunConfig) -> dict[str, _Graph]:
         return x2d(b, g), torch.rand(b, length, j, generator=g) > 0.3
 
     cond = TensorSpec("cond", ("B", length, j, width), "float32")
+    cond_outputs = [cond]
+    if hasattr(model, "condition_and_estimate"):
+        cond_outputs.append(TensorSpec("estimate", ("B", length, j, 3), "float32"))
 
     def step_example(b: int, g: torch.Generator) -> tuple[Tensor, ...]:
         x_t = torch.randn(b, length, j, 3, generator=g)
@@ -155,7 +162,9 @@ def _graphs(model: nn.Module, cfg: RunConfig) -> dict[str, _Graph]:
         return x_t, t, torch.randn(b, length, j, width, generator=g)
 
     return {
-        "backbone": _Graph("backbone.onnx", _Conditioner(model), cond_inputs, [cond], cond_example),
+        "backbone": _Graph(
+            "backbone.onnx", _Conditioner(model), cond_inputs, cond_outputs, cond_example
+        ),
         "denoiser": _Graph(
             "denoiser.onnx",
             model,
@@ -171,8 +180,8 @@ def _graphs(model: nn.Module, cfg: RunConfig) -> dict[str, _Graph]:
 
 
 def _verify(graph: _Graph, path: Path, batches: tuple[int, ...]) -> float:
-    """Largest |ONNX Runtime - PyTorch| over random inputs at each batch size; raises
-    ValueError beyond 1e-4 + 1e-4 * max|PyTorch|."""
+    """Largest |ONNX Runtime - PyTorch| over random inputs, every output, at each batch
+    size; raises ValueError beyond 1e-4 + 1e-4 * max|PyTorch|."""
     ort = require("onnxruntime")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     g = torch.Generator().manual_seed(1)
@@ -180,19 +189,23 @@ def _verify(graph: _Graph, path: Path, batches: tuple[int, ...]) -> float:
     for b in batches:
         args = graph.example(b, g)
         with torch.no_grad():
-            ref = graph.module(*args).numpy()
+            out = graph.module(*args)
+        refs = [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
         feed = {s.name: a.numpy() for s, a in zip(graph.inputs, args, strict=True)}
-        (got,) = session.run(None, feed)
-        if got.shape != ref.shape:
-            raise ValueError(
-                f"{path}: ONNX output has shape {got.shape} at batch {b}, PyTorch {ref.shape}"
-            )
-        diff = float(np.abs(got - ref).max())
-        if not diff <= 1e-4 + 1e-4 * float(np.abs(ref).max()):
-            raise ValueError(
-                f"{path}: ONNX Runtime differs from PyTorch by {diff:.3g} at batch {b}"
-            )
-        worst = max(worst, diff)
+        gots = session.run(None, feed)
+        for spec, got, ref in zip(graph.outputs, gots, refs, strict=True):
+            if got.shape != ref.shape:
+                raise ValueError(
+                    f"{path}: ONNX output {spec.name} has shape {got.shape} at batch {b}, "
+                    f"PyTorch {ref.shape}"
+                )
+            diff = float(np.abs(got - ref).max())
+            if not diff <= 1e-4 + 1e-4 * float(np.abs(ref).max()):
+                raise ValueError(
+                    f"{path}: ONNX Runtime differs from PyTorch by {diff:.3g} on {spec.name} "
+                    f"at batch {b}"
+                )
+            worst = max(worst, diff)
     return worst
 
 
@@ -209,7 +222,11 @@ def _diffusion_info(cfg: RunConfig) -> dict:
         "hypotheses": d.hypotheses,
         "aggregation": d.aggregation,
         "clip_x0": d.clip_x0,
-        "ddim_timesteps": list(DDIMSampler(schedule, d.sample_steps).timesteps),
+        "init": d.init,
+        "start_step": d.start_step,
+        "ddim_timesteps": list(
+            DDIMSampler(schedule, d.sample_steps, start_step=d.start_step).timesteps
+        ),
         "betas": schedule.betas.tolist(),
         "alphas_cumprod": schedule.alphas_cumprod.tolist(),
         "step_index": "t in 0..num_steps-1 is the paper's step t+1; x_0 has alpha-bar 1",

@@ -152,7 +152,13 @@ def model_card(info: dict[str, Any]) -> str:
         f"- Default sampling: {sampling['sampler']} {sampling['steps']} steps"
         + (f" (eta {sampling['eta']:g})" if sampling["sampler"] == "ddim" else "")
         + f", H = {sampling['hypotheses']}, "
-        f"{sampling['aggregation']}, predicted x0 clipped to {cfg['diffusion'].get('clip_x0')} m.",
+        f"{sampling['aggregation']}, predicted x0 clipped to {cfg['diffusion'].get('clip_x0')} m"
+        + (
+            f"; sampling starts from the MixSTE estimate noised to step {sampling.get('start_step')} "
+            "(not the paper's pure noise)."
+            if sampling.get("init") == "backbone"
+            else "; sampling starts from pure noise (the paper)."
+        ),
         "",
         "## Training runs",
     ]

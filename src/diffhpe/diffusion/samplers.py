@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from .schedule import Model, NoiseSchedule, sample_noise
+from .schedule import Model, NoiseSchedule, add_noise, sample_noise
 
 Callback = Callable[[int, int, Tensor, Tensor], None]
 
@@ -26,6 +26,17 @@ Callback = Callable[[int, int, Tensor, Tensor], None]
 def _check_clip(clip_x0: float | None, where: str) -> None:
     if clip_x0 is not None and not clip_x0 > 0:
         raise ValueError(f"{where}: clip_x0 must be None or > 0, got {clip_x0}")
+
+
+def _start_step(start_step: int | None, total: int, where: str) -> int:
+    """The first visited step: ``start_step`` (checked to lie in 0..S-1), or S-1."""
+    if start_step is None:
+        return total - 1
+    if not isinstance(start_step, int) or not 0 <= start_step < total:
+        raise ValueError(
+            f"{where}: start_step must be an integer in 0..{total - 1}, got {start_step!r}"
+        )
+    return start_step
 
 
 class Sampler(Protocol):
@@ -42,15 +53,20 @@ class Sampler(Protocol):
 class DDPMSampler:
     """Ancestral DDPM sampling (Ho et al. 2020), the paper's inference, eqs. (5)/(12).
 
-    Visits every step: ``timesteps = (S-1, ..., 0)``. ``clip_x0`` (default None, as in
-    the paper) clamps the predicted x_0 to [-clip_x0, clip_x0] before forming the mean.
+    Visits every step: ``timesteps = (S-1, ..., 0)``, or ``(start_step, ..., 0)`` when
+    sampling starts from a noised estimate (see :func:`sample`). ``clip_x0`` (default
+    None, as in the paper) clamps the predicted x_0 to [-clip_x0, clip_x0] before forming
+    the mean.
     """
 
-    def __init__(self, schedule: NoiseSchedule, clip_x0: float | None = None) -> None:
+    def __init__(
+        self, schedule: NoiseSchedule, clip_x0: float | None = None, start_step: int | None = None
+    ) -> None:
         _check_clip(clip_x0, "DDPMSampler")
+        start = _start_step(start_step, schedule.num_steps, "DDPMSampler")
         self.schedule = schedule
         self.clip_x0 = clip_x0
-        self.timesteps: tuple[int, ...] = tuple(range(schedule.num_steps - 1, -1, -1))
+        self.timesteps: tuple[int, ...] = tuple(range(start, -1, -1))
 
     def step(
         self, eps: Tensor, t: int, x_t: Tensor, generator: torch.Generator | None = None
@@ -90,7 +106,8 @@ class DDIMSampler:
     """DDIM sampling (Song et al. 2021, eq. 12 of their paper) on a subset of the steps.
 
     ``timesteps`` are ``floor(linspace(S-1, 0, num_steps) + 0.5)``: they always start at
-    S-1 (the x_T of eq. 8) and, for ``num_steps >= 2``, end at 0; each transition goes to
+    S-1 (the x_T of eq. 8), or at ``start_step`` when sampling starts from a noised
+    estimate (see :func:`sample`), and, for ``num_steps >= 2``, end at 0; each transition goes to
     the next visited step and the last one goes to x_0 itself (alpha-bar 1). So
     ``num_steps = 1`` jumps from S-1 straight to x_0. ``eta`` scales the injected noise:
     0 is deterministic given x_T; with ``num_steps = S`` and ``eta = 1`` every transition
@@ -103,11 +120,13 @@ class DDIMSampler:
         num_steps: int,
         eta: float = 0.0,
         clip_x0: float | None = None,
+        start_step: int | None = None,
     ) -> None:
-        total = schedule.num_steps
-        if not isinstance(num_steps, int) or not 1 <= num_steps <= total:
+        start = _start_step(start_step, schedule.num_steps, "DDIMSampler")
+        if not isinstance(num_steps, int) or not 1 <= num_steps <= start + 1:
             raise ValueError(
-                f"DDIMSampler: num_steps must be an integer in 1..{total}, got {num_steps!r}"
+                f"DDIMSampler: num_steps must be an integer in 1..{start + 1} (the steps from "
+                f"{start} down to 0), got {num_steps!r}"
             )
         if not eta >= 0:
             raise ValueError(f"DDIMSampler: eta must be >= 0, got {eta}")
@@ -116,7 +135,7 @@ class DDIMSampler:
         self.num_steps = num_steps
         self.eta = float(eta)
         self.clip_x0 = clip_x0
-        grid = torch.linspace(total - 1, 0, num_steps, dtype=torch.float64)
+        grid = torch.linspace(start, 0, num_steps, dtype=torch.float64)
         # floor(x + 0.5), not round(): half-to-even rounding could merge two neighbours.
         self.timesteps: tuple[int, ...] = tuple(int(v) for v in torch.floor(grid + 0.5))
         self.prev_timesteps: tuple[int, ...] = self.timesteps[1:] + (-1,)
@@ -170,6 +189,7 @@ def sample(
     callback: Callback | None = None,
     *,
     x_T: Tensor | None = None,
+    x_start: Tensor | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
@@ -177,22 +197,30 @@ def sample(
 
     ``shape`` is (B, T, J, C). ``cond`` goes unchanged to every model call. ``x_T``
     (optional, (B, T, J, C)) replaces the initial draw; otherwise it is drawn from
-    ``generator`` with ``device``/``dtype``. ``callback(i, t, x_t, x0_pred)`` is called
-    after each step with the state x_t that step started from. Runs under
-    ``torch.inference_mode()``.
+    ``generator`` with ``device``/``dtype``. ``x_start`` (optional, (B, T, J, C), not
+    with ``x_T``) is a clean estimate of x_0, e.g. the backbone's 3D pose: sampling then
+    starts from its forward-noised draw ``q(x_t0 | x_start)`` (eq. 3) at the sampler's
+    first step t0 (SDEdit-style; use a sampler with ``start_step`` below S-1).
+    ``callback(i, t, x_t, x0_pred)`` is called after each step with the state x_t that
+    step started from. Runs under ``torch.inference_mode()``.
     """
     if len(shape) != 4:
         raise ValueError(f"sample: shape must be (B, T, J, C), got {tuple(shape)}")
+    if x_T is not None and x_start is not None:
+        raise ValueError("sample: pass x_T or x_start, not both")
     with torch.inference_mode():
-        if x_T is None:
-            like = torch.empty(0, device=device, dtype=dtype)
-            x = sample_noise(tuple(shape), like, generator)
-        elif tuple(x_T.shape) != tuple(shape):
+        given, name = (x_T, "x_T") if x_start is None else (x_start, "x_start")
+        if given is not None and tuple(given.shape) != tuple(shape):
             raise ValueError(
-                f"sample: x_T shape {tuple(x_T.shape)} differs from shape {tuple(shape)}"
+                f"sample: {name} shape {tuple(given.shape)} differs from shape {tuple(shape)}"
             )
-        else:
+        if x_T is not None:
             x = x_T
+        else:
+            like = torch.empty(0, device=device, dtype=dtype) if x_start is None else x_start
+            x = sample_noise(tuple(shape), like, generator)
+            if x_start is not None:
+                x = add_noise(sampler.schedule, x_start, x, sampler.timesteps[0])
         for i, t in enumerate(sampler.timesteps):
             t_batch = torch.full((shape[0],), t, dtype=torch.long, device=x.device)
             eps = model(x, t_batch, cond)
@@ -246,6 +274,7 @@ def sample_hypotheses(
     generator: torch.Generator | None = None,
     repeat_cond: Callable[[Any, int], Any] | None = None,
     *,
+    x_start: Tensor | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
@@ -255,7 +284,9 @@ def sample_hypotheses(
     B * H, hypothesis-major (row h * B + b is hypothesis h of window b), so the output
     reshapes to (H, B, ...) without copies. ``cond`` is repeated once before the loop by
     ``repeat_cond(cond, H)`` (default ``tile_cond``, which must match that layout) and
-    reused by every step. Runs under ``torch.inference_mode()``.
+    reused by every step. ``x_start`` (optional, (B, T, J, C)) is a clean estimate every
+    hypothesis starts from, noised independently per hypothesis (see :func:`sample`).
+    Runs under ``torch.inference_mode()``.
     """
     if not isinstance(num_hypotheses, int) or num_hypotheses < 1:
         raise ValueError(
@@ -270,5 +301,8 @@ def sample_hypotheses(
         else:
             cond_h = repeat_cond(cond, num_hypotheses)
         big = (batch * num_hypotheses, *shape[1:])
-        x0 = sample(sampler, model, cond_h, big, generator, device=device, dtype=dtype)
+        start = None if x_start is None else tile_cond(x_start, num_hypotheses, batch)
+        x0 = sample(
+            sampler, model, cond_h, big, generator, x_start=start, device=device, dtype=dtype
+        )
     return x0.reshape(num_hypotheses, *shape)

@@ -114,6 +114,17 @@ class DiffHPEWrapper(nn.Module):
         _check_inputs(x2d, visible, "DiffHPEWrapper.condition")
         return self.denoiser.project_condition(self.backbone_features(x2d))
 
+    def condition_and_estimate(
+        self, x2d: Tensor, visible: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``condition`` and the backbone's own 3D pose ``(B, T, J, 3)`` from one pass of
+        the backbone: the warm start of ``diffusion.init='backbone'``."""
+        _check_inputs(x2d, visible, "DiffHPEWrapper.condition_and_estimate")
+        with torch.no_grad():
+            feats = self.backbone.features(x2d)
+            estimate = self.backbone.head(feats)
+        return self.denoiser.project_condition(feats), estimate
+
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
         """``(B, T, J, 3), (B,), (B, T, J, C) -> eps_hat (B, T, J, 3)``."""
         if x_t.dim() != 4 or x_t.shape[-1] != 3:
