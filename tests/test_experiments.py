@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,7 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     m["sampling"] = {
         "checkpoint": str(ckpts["wrapper"]),
         "mixste": str(ckpts["mixste"]),
+        "shipped": "ddim2-from-backbone3",
         "hypotheses": [1, 2],
         "samplers": [
             {"sampler": "ddim", "steps": 2},
@@ -219,6 +221,9 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     mpjpe = ref["metrics_mm"]["mpjpe"]["frame_weighted"]
     assert f"Its MixSTE (`{ckpts['mixste']}`, deterministic): {mpjpe:.1f} mm." in sampling
     assert "from the MixSTE estimate at step 3" in page  # the evaluation's sampling text
+    warm = numbers["ddim2-from-backbone3-H2"]
+    verdict = "better" if warm["mpjpe"] < mpjpe else "not better"
+    assert f"- H=2: MPJPE {warm['mpjpe']:.1f} vs {mpjpe:.1f} mm ({verdict});" in sampling
 
 
 def test_rerun_reuses_json_and_is_identical(tiny_benchmark, ckpts, tmp_path, monkeypatch):
@@ -259,6 +264,7 @@ def test_manifest_errors_name_file_and_field(tmp_path, tiny_benchmark):
         ({**good, "occlusion": {"patterns": ["none", "sideways"]}}, "occlusion.patterns"),
         ({**good, "occlusion": {"mixste": {"random": "a"}, "patterns": ["none"]}}, "occlusion.mixste"),
         ({**good, "sampling": {"checkpoint": "a", "samplers": [{"sampler": "euler"}]}}, "samplers[0].sampler"),
+        ({**good, "sampling": {"checkpoint": "a", "shipped": "ddim9"}}, "sampling.shipped"),
     ]  # fmt: skip
     for i, (manifest, needle) in enumerate(bad_cases):
         path = _write(tmp_path / f"bad{i}.yaml", manifest)
@@ -289,6 +295,7 @@ def test_shipped_manifest_matches_the_paper():
     warm = m.sampling.samplers[7]  # the shipped default
     assert (warm.init, warm.start_step, warm.steps) == ("backbone", 5, 2)
     assert m.sampling.mixste == "runs/mixste-cpu-mix/best.safetensors"
+    assert m.sampling.shipped == warm.label()
     paper_setting = m.sampling.samplers[0]
     assert (paper_setting.sampler, paper_setting.clip_x0) == ("ddpm", 0)
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
@@ -346,6 +353,26 @@ def test_sampler_setting_clip_reaches_the_evaluate_line():
     assert "--init backbone --start-step 5" in experiments.evaluate_command(opts, "c")
     with pytest.raises(ValueError, match=r"x.init: expected 'noise' or 'backbone'"):
         experiments._parse_sampler({"init": "mixste"}, "x")
+
+
+def test_cache_keys_of_results_cached_before_the_start_options_still_match():
+    """Evaluations cached before ``init``/``start_step`` existed keep their keys while those
+    options are unset; setting them changes the key."""
+    old_key = {k: v for k, v in asdict(EvalOptions(data_root="d")).items()
+               if k not in ("init", "start_step")}  # fmt: skip
+    assert experiments.cache_options(EvalOptions(data_root="d")) == old_key
+    warm = experiments.cache_options(EvalOptions(data_root="d", init="backbone", start_step=5))
+    assert (warm["init"], warm["start_step"]) == ("backbone", 5)
+    # A stored result of the page (written before the options existed) is still reused.
+    stored = json.loads(
+        next(
+            (Path(__file__).resolve().parents[1] / "docs" / "results").glob(
+                "mixste-cpu-best__*.json"
+            )
+        ).read_text()
+    )
+    assert "init" not in stored["experiment"]["cache_key"]["options"]
+    assert set(stored["experiment"]["cache_key"]["options"]) == set(old_key)
 
 
 def test_clip_zero_turns_clipping_off():

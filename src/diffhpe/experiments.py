@@ -168,6 +168,7 @@ class SamplingManifest:
     # A sampler entry's own `hypotheses` (e.g. the costly DDPM at H = 5 only), by label.
     only: dict[str, tuple[int, ...]] = field(default_factory=dict)
     mixste: str | None = None  # the checkpoint's MixSTE, shown as the reference line
+    shipped: str | None = None  # label of the shipped default sampler, compared with MixSTE
 
     def runs(self, smp: SamplerSetting, h: int) -> bool:
         """Whether the grid cell (sampler, H) is evaluated."""
@@ -321,7 +322,9 @@ def _parse_occlusion(value: Any, where: str) -> OcclusionManifest:
 
 
 def _parse_sampling(value: Any, where: str) -> SamplingManifest:
-    d = _mapping(value, where, ("checkpoint", "mixste", "hypotheses", "samplers", "subset"))
+    d = _mapping(
+        value, where, ("checkpoint", "mixste", "shipped", "hypotheses", "samplers", "subset")
+    )
     hyps = d.get("hypotheses", [1])
     if not isinstance(hyps, list) or not hyps:
         raise ValueError(f"{where}.hypotheses: expected a non-empty list of integers, got {hyps!r}")
@@ -352,7 +355,19 @@ def _parse_sampling(value: Any, where: str) -> SamplingManifest:
         subset=_parse_subset(d.get("subset"), f"{where}.subset"),
         only=only,
         mixste=None if d.get("mixste") is None else _str(d["mixste"], f"{where}.mixste"),
+        shipped=_shipped_label(d.get("shipped"), [p.label() for p in parsed], where),
     )
+
+
+def _shipped_label(value: Any, labels: list[str], where: str) -> str | None:
+    if value is None:
+        return None
+    label = _str(value, f"{where}.shipped")
+    if label not in labels:
+        raise ValueError(
+            f"{where}.shipped: {label!r} is not a sampler label; expected one of {labels}"
+        )
+    return label
 
 
 def _parse_denoising(value: Any, where: str) -> DenoisingManifest:
@@ -596,6 +611,17 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
     return " ".join(parts)
 
 
+# Options added after results were cached: left out of the key while unset (None keeps the
+# checkpoint's own setting, as before they existed), so older cached results stay valid.
+_LATER_OPTIONS = ("init", "start_step")
+
+
+def cache_options(opts: EvalOptions) -> dict[str, Any]:
+    """The evaluation options as they enter a cache key."""
+    d = asdict(opts)
+    return {k: v for k, v in d.items() if not (k in _LATER_OPTIONS and v is None)}
+
+
 class Evaluator:
     """Runs or reuses the evaluations of one manifest, writing each to ``results_dir``."""
 
@@ -677,7 +703,7 @@ class Evaluator:
             "version": CACHE_VERSION,
             "checkpoint_sha256": info.sha256,
             "benchmark_sha256": self.benchmark_sha256,
-            "options": asdict(opts),
+            "options": cache_options(opts),
         }
         if (
             path.name in self._done
@@ -713,7 +739,7 @@ class Evaluator:
             "version": CACHE_VERSION,
             "checkpoint_sha256": info.sha256,
             "benchmark_sha256": self.benchmark_sha256,
-            "options": asdict(opts),
+            "options": cache_options(opts),
             "steps": list(steps),
         }
         stored = None if self.force else _read_json(path)
@@ -1240,9 +1266,41 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
         if fmt and r.sampling_mixste is not None:
             lines += [f"Its MixSTE (`{mixste_path}`, deterministic): "
                       f"{_f(metric(r.sampling_mixste, fmt))} mm.", ""]  # fmt: skip
+    lines += _shipped_vs_mixste(s, r)
     lines += [f"- {x}" for x in missing]
     evals = _unique([*r.sampling.values(), r.sampling_mixste])
     return lines + provenance(evals, m, command, ev.benchmark)
+
+
+def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
+    """The shipped sampler against its MixSTE on the three metrics, at each H it ran."""
+    ref = r.sampling_mixste
+    if s.shipped is None or ref is None:
+        return []
+    lines = [f"**The shipped sampler (`{s.shipped}`) against its MixSTE**", ""]
+    names = (("mpjpe", "MPJPE"), ("symmetry_gap", "symmetry gap"), ("segment_std", "segment std"))
+    for h in s.hypotheses:
+        e = r.sampling.get((s.shipped, h))
+        if e is None:
+            continue
+        parts = []
+        for key, name in names:
+            a, b = metric(e, key), metric(ref, key)
+            verdict = "better" if a < b else "not better"
+            parts.append(f"{name} {_f(a)} vs {_f(b)} mm ({verdict})")
+        lines.append(f"- H={h}: " + "; ".join(parts) + ".")
+    stds = [metric(r.sampling.get((s.shipped, h)), "segment_std") for h in s.hypotheses]
+    if all(math.isfinite(v) for v in stds) and len(stds) > 1:
+        lines += [
+            "",
+            "Segment-length std by H: "
+            + ", ".join(f"H={h}: {_f(v)} mm" for h, v in zip(s.hypotheses, stds, strict=True))
+            + f" (MixSTE: {_f(metric(ref, 'segment_std'))} mm). Each hypothesis keeps the "
+            "per-frame jitter of the noise the last denoising step does not remove; the mean "
+            "of H hypotheses only averages it down, so bone lengths vary more than with the "
+            "deterministic MixSTE unless H is large.",
+        ]
+    return lines + [""]
 
 
 def _validation_curve(path: str) -> list[tuple[int, float]]:
