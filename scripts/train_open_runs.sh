@@ -38,4 +38,14 @@ for p in "${PATTERNS[@]}"; do
     diffusion.clip_x0=1.0
 done
 run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150 diffusion.clip_x0=1.0
+# The shipped wrapper: wrapper-cpu-mix continued from its last state (step 1216), validated with
+# the shipped warm-start sampler (init from the MixSTE estimate at step 5, 2 DDIM steps, eta 1).
+# In docs/RESULTS.md it ran to step 1725 and was stopped by SIGTERM (resumable).
+if [[ ! -f runs/wrapper-cpu-mix-long/last.safetensors ]]; then
+  mkdir -p runs/wrapper-cpu-mix-long
+  cp runs/wrapper-cpu-mix/last.safetensors runs/wrapper-cpu-mix/config.json runs/wrapper-cpu-mix-long/
+fi
+run wrapper-cpu-mix-long runs/wrapper-cpu-mix-long/config.json out_dir=runs/wrapper-cpu-mix-long \
+  diffusion.init=backbone diffusion.start_step=5 diffusion.sample_steps=2 diffusion.eta=1.0 \
+  "train.max_minutes=${LONG_MIN:-150}"
 echo "== all runs done $(date -u +%H:%M:%S)"

@@ -287,19 +287,19 @@ def test_shipped_manifest_matches_the_paper():
         "mixste": 54.5, "wrapper_on_vanilla": 60.3, "wrapper": 53.2,
     }  # fmt: skip
     assert m.sampling is not None and [s.label() for s in m.sampling.samplers] == [
-        "ddpm-noclip", "ddpm-clip1", "ddim25-eta1-clip1", "ddim10-eta1-clip1", "ddim5-eta1-clip1",
+        "ddpm-noclip", "ddim25-eta1-clip1", "ddim10-eta1-clip1", "ddim5-eta1-clip1",
         "ddim2-eta1-clip1", "ddim10-eta0-clip1", "ddim2-eta1-clip1-from-backbone5",
         "ddim4-eta1-clip1-from-backbone10", "ddim1-eta1-clip1-from-backbone2",
         "ddim2-eta0-clip1-from-backbone5",
     ]  # fmt: skip
-    warm = m.sampling.samplers[7]  # the shipped default
+    warm = m.sampling.samplers[6]  # the shipped default
     assert (warm.init, warm.start_step, warm.steps) == ("backbone", 5, 2)
     assert m.sampling.mixste == "runs/mixste-cpu-mix/best.safetensors"
     assert m.sampling.shipped == warm.label()
     paper_setting = m.sampling.samplers[0]
     assert (paper_setting.sampler, paper_setting.clip_x0) == ("ddpm", 0)
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
-    assert m.sampling.runs(m.sampling.samplers[3], 20)
+    assert m.sampling.runs(m.sampling.samplers[2], 20)
 
 
 def test_training_time_sums_resumed_sessions():
