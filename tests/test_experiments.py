@@ -287,8 +287,9 @@ def test_shipped_manifest_matches_the_paper():
         "mixste": 54.5, "wrapper_on_vanilla": 60.3, "wrapper": 53.2,
     }  # fmt: skip
     assert m.sampling is not None and [s.label() for s in m.sampling.samplers] == [
-        "ddpm-noclip", "ddim25-eta1-clip1", "ddim10-eta1-clip1", "ddim5-eta1-clip1",
-        "ddim2-eta1-clip1", "ddim10-eta0-clip1", "ddim2-eta1-clip1-from-backbone5",
+        "ddpm-noclip-from-noise", "ddim25-eta1-clip1-from-noise", "ddim10-eta1-clip1-from-noise",
+        "ddim5-eta1-clip1-from-noise", "ddim2-eta1-clip1-from-noise",
+        "ddim10-eta0-clip1-from-noise", "ddim2-eta1-clip1-from-backbone5",
         "ddim4-eta1-clip1-from-backbone10", "ddim1-eta1-clip1-from-backbone2",
         "ddim2-eta0-clip1-from-backbone5",
     ]  # fmt: skip
@@ -297,7 +298,7 @@ def test_shipped_manifest_matches_the_paper():
     assert m.sampling.mixste == "runs/mixste-cpu-mix/best.safetensors"
     assert m.sampling.shipped == warm.label()
     paper_setting = m.sampling.samplers[0]
-    assert (paper_setting.sampler, paper_setting.clip_x0) == ("ddpm", 0)
+    assert (paper_setting.sampler, paper_setting.clip_x0, paper_setting.init) == ("ddpm", 0, "noise")
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
     assert m.sampling.runs(m.sampling.samplers[2], 20)
 

@@ -78,3 +78,6 @@ def test_ship_cli(wrapper_run, tmp_path, capsys):
         info["test"]["data"]["cameras"] == ["54138969"]
         and info["test"]["sampling"]["hypotheses"] == 2
     )
+    # The card names the command that reproduces it, flags included.
+    assert info["command"] == f"diffhpe ship {wrapper_run} --cameras 54138969 -H 2"
+    assert f"`{info['command']}`" in (out / "MODEL_CARD.md").read_text()

@@ -1241,9 +1241,10 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
         r.sampling_mixste = ev.run(Job(mixste_path, "none", 1, SamplerSetting(), s.subset))
     lines += [f"`{path}` on the test subset ({s.subset.describe()}), no occlusion.", ""]
     lines += [
-        "Labels: `ddim10-eta1-clip1` is DDIM with 10 steps, eta 1, x0 clipped to 1 m, from "
-        "pure noise (the paper's start); `-from-backbone5` starts instead from the MixSTE's "
-        "own estimate noised to step 5 by eq. (3) (SDEdit-style warm start, beyond the paper).",
+        "Labels: `ddim10-eta1-clip1-from-noise` is DDIM with 10 steps, eta 1, x0 clipped to "
+        "1 m, from pure noise (the paper's start); `-from-backbone5` starts instead from the "
+        "MixSTE's own estimate noised to step 5 by eq. (3) (SDEdit-style warm start, beyond "
+        "the paper); no suffix: the checkpoint's own start.",
         "",
     ]
     header = ["Sampler", *[f"H={h}" for h in s.hypotheses]]

@@ -116,10 +116,25 @@ def ship(
         },
         "hardware": hardware(),
         "eval_seconds": round(time.time() - t0, 1),
+        "command": ship_command(run, sampling or {}, opts.cameras),
     }
     (out / "MODEL_CARD.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
     return info
+
+
+_SHIP_FLAGS = {"sampler": "--sampler", "sample_steps": "--steps", "eta": "--eta",
+               "hypotheses": "-H", "clip_x0": "--clip-x0", "init": "--init",
+               "start_step": "--start-step"}  # fmt: skip
+
+
+def ship_command(run: str | Path, sampling: dict[str, Any], cameras: list[str] | None) -> str:
+    """The ``diffhpe ship`` line that reproduces a shipping (run, test cameras, sampling)."""
+    parts = ["diffhpe ship", str(run)]
+    if cameras:
+        parts.append("--cameras " + " ".join(cameras))
+    parts += [f"{_SHIP_FLAGS[k]} {v}" for k, v in sampling.items() if k in _SHIP_FLAGS]
+    return " ".join(parts)
 
 
 def model_card(info: dict[str, Any]) -> str:
@@ -204,7 +219,8 @@ def model_card(info: dict[str, Any]) -> str:
         f"`{info['sample']['file']}`: MPJPE {info['sample']['mpjpe_mm']:.1f} mm. The package test checks it stays "
         f"below {info['sample']['bound_mm']:.0f} mm.",
         "",
-        f"Measured on {info['hardware']} in {info['eval_seconds']} s by `diffhpe ship {info['wrapper']['run']}`.",
+        f"Measured on {info['hardware']} in {info['eval_seconds']} s by "
+        f"`{info.get('command') or 'diffhpe ship ' + info['wrapper']['run']}`.",
         "",
     ]
     return "\n".join(lines)
