@@ -298,7 +298,11 @@ def test_shipped_manifest_matches_the_paper():
     assert m.sampling.mixste == "runs/mixste-cpu-mix/best.safetensors"
     assert m.sampling.shipped == warm.label()
     paper_setting = m.sampling.samplers[0]
-    assert (paper_setting.sampler, paper_setting.clip_x0, paper_setting.init) == ("ddpm", 0, "noise")
+    assert (paper_setting.sampler, paper_setting.clip_x0, paper_setting.init) == (
+        "ddpm",
+        0,
+        "noise",
+    )
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
     assert m.sampling.runs(m.sampling.samplers[2], 20)
 
