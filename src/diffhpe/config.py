@@ -243,10 +243,6 @@ def validate(cfg: RunConfig) -> None:
         )
     if cfg.data.length < 1:
         raise ValueError(f"data.length must be >= 1, got {cfg.data.length}")
-    if cfg.diffusion.sampler not in ("ddpm", "ddim"):
-        raise ValueError(
-            f"diffusion.sampler must be 'ddpm' or 'ddim', got {cfg.diffusion.sampler!r}"
-        )
     validate_sampling(cfg.diffusion, cfg.model.kind)
     if cfg.train.batch_size < 1 or cfg.train.lr <= 0:
         raise ValueError("train.batch_size must be >= 1 and train.lr > 0")
