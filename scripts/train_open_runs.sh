@@ -40,7 +40,11 @@ done
 run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150 diffusion.clip_x0=1.0
 # The shipped wrapper: wrapper-cpu-mix continued from its last state (step 1216), validated with
 # the shipped warm-start sampler (init from the MixSTE estimate at step 5, 2 DDIM steps, eta 1).
-# In docs/RESULTS.md it ran to step 1725 and was stopped by SIGTERM (resumable).
+# For docs/RESULTS.md, steps 1216-1391 ran first in runs/wrapper-cpu-mix with its own validation
+# (DDIM-10, eta 0, from noise), then 1391-1725 here with the warm start, stopped by SIGTERM
+# (resumable). This recipe validates every step from 1216 with the warm start instead; the
+# learning rate never changed in that run, but the checkpoint chosen as best may differ. The
+# shipped best is step 1650 (checkpoints/wrapper-cpu-mix-long).
 if [[ ! -f runs/wrapper-cpu-mix-long/last.safetensors ]]; then
   mkdir -p runs/wrapper-cpu-mix-long
   cp runs/wrapper-cpu-mix/last.safetensors runs/wrapper-cpu-mix/config.json runs/wrapper-cpu-mix-long/
