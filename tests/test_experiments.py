@@ -380,6 +380,28 @@ def test_cache_keys_of_results_cached_before_the_start_options_still_match():
     assert set(stored["experiment"]["cache_key"]["options"]) == set(old_key)
 
 
+def test_shipped_vs_mixste_lines_follow_the_numbers():
+    from types import SimpleNamespace
+
+    def ev(mpjpe: float, std: float) -> SimpleNamespace:
+        m = {"mpjpe": mpjpe, "symmetry_gap": 40.0, "segment_std": std}
+        return SimpleNamespace(summary={"metrics_mm": {k: {"frame_weighted": v}
+                                                        for k, v in m.items()}})  # fmt: skip
+
+    warm = experiments.SamplerSetting(init="backbone", start_step=5)
+    s = experiments.SamplingManifest("c", (1, 5), (warm,), shipped=warm.label())
+    r = experiments.Results(sampling_mixste=ev(100.0, 2.0))
+    r.sampling = {(warm.label(), 1): ev(120.0, 15.0), (warm.label(), 5): ev(99.0, 7.0)}
+    text = "\n".join(experiments._shipped_vs_mixste(s, r))
+    assert "- H=1: MPJPE 120.0 vs 100.0 mm (not better)" in text
+    assert "- H=5: MPJPE 99.0 vs 100.0 mm (better)" in text
+    assert "segment std 7.0 vs 2.0 mm (not better)" in text
+    assert "H=1: 15.0 mm, H=5: 7.0 mm (MixSTE: 2.0 mm). It falls as H grows" in text
+    r.sampling[(warm.label(), 5)] = ev(99.0, 16.0)
+    text = "\n".join(experiments._shipped_vs_mixste(s, r))
+    assert "It does not fall steadily" in text and "It falls" not in text
+
+
 def test_clip_zero_turns_clipping_off():
     from diffhpe.inference import with_sampling
 
