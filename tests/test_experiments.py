@@ -466,3 +466,19 @@ def test_sampler_hypotheses_limit_the_grid(tmp_path, tiny_benchmark, ckpts):
     bad = dict(m["sampling"], samplers=[{"sampler": "ddpm", "hypotheses": [7]}])
     with pytest.raises(ValueError, match=r"samplers\[0\].hypotheses: \[7\] not among"):
         load_manifest(_write(tmp_path / "bad.yaml", dict(m, sampling=bad)))
+
+
+def test_checkpoint_table_says_why_training_ended(ckpts):
+    """A run that hit its step limit is reported as not converged; `early_stop` as converged."""
+    info = experiments.checkpoint_info(str(ckpts["mixste"]), "MixSTE")
+    assert info.ended_by == "step limit (2), not converged"
+    cfg = {"early_stop": 3, "max_steps": 400, "max_minutes": 12.0}
+    end = experiments.training_end
+    assert end({"stop_reason": "early_stop"}, cfg) == "converged: no new best in 3 validations"
+    assert end({"stop_reason": "max_minutes"}, cfg) == "time limit (12.0 min), not converged"
+    assert end({"stop_reason": "signal"}, cfg) == "stopped by hand, not converged"
+    assert end({}, cfg) == "not recorded"  # runs trained before the reason was saved
+    improving = {"history": [{"val_mpjpe_mm": 120.0}, {"val_mpjpe_mm": 110.0}]}
+    assert end(improving, cfg).endswith("still improving at its last validation, not converged")
+    worse = {"history": [{"val_mpjpe_mm": 110.0}, {"val_mpjpe_mm": 120.0}]}
+    assert end(worse, cfg) == "not recorded"

@@ -235,3 +235,35 @@ def test_sigterm_stops_cleanly_with_a_resumable_checkpoint(tiny_benchmark, tmp_p
     trainer = Trainer(cfg, progress=False)
     trainer.resume(out / "last.safetensors")
     assert trainer.step == state["step"]
+
+
+def test_early_stop_ends_a_run_whose_validation_stopped_improving(
+    tiny_benchmark, tmp_path, monkeypatch, capsys
+):
+    """`train.early_stop=N`: the run stops after N validations in a row without a new best,
+    and says so (CLI line, `stop_reason` in the saved train state); best.safetensors is the
+    best validation's step."""
+    from diffhpe.training import Trainer
+
+    scripted = iter([5.0, 4.0, 4.5, 4.0, 4.2, 3.0, 2.0, 1.0])  # best 4.0 at the 2nd validation
+    monkeypatch.setattr(Trainer, "validate", lambda self: next(scripted))
+    out = tmp_path / "es"
+    args = ["train", "tiny", f"data.root={tiny_benchmark}", "train.max_steps=8"]
+    args += ["train.val_every=1", "train.early_stop=3", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    state = json.loads(load_checkpoint(out / "last.safetensors")[1]["train_state"])
+    assert state["step"] == 5  # 4.5, 4.0 (not < 4.0) and 4.2 after the best: stop at step 5
+    assert state["stop_reason"] == "early_stop"
+    assert [h["val_mpjpe_mm"] for h in state["history"]] == [5.0, 4.0, 4.5, 4.0, 4.2]
+    assert load_checkpoint(out / "best.safetensors")[1]["step"] == "2"
+    assert "converged: no better validation MPJPE in 3 validations" in capsys.readouterr().out
+
+    # Off (the default): the same scores run to max_steps.
+    scripted = iter([5.0, 4.0, 4.5, 4.0, 4.2, 3.0, 2.0, 1.0])
+    result = train(
+        _cfg(tiny_benchmark, tmp_path / "full", "train.max_steps=8", "train.val_every=1"),
+        progress=False,
+    )
+    assert (result["step"], result["stop_reason"]) == (8, "max_steps")
+    with pytest.raises(ValueError, match="train.early_stop must be >= 0"):
+        _cfg(tiny_benchmark, tmp_path / "bad", "train.early_stop=-1")

@@ -45,6 +45,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"trained {cfg.model.kind} to step {result['step']} in {result['seconds']:.0f} s; "
             f"best validation MPJPE {result['best_val_mpjpe_mm']:.2f} mm; checkpoints in {cfg.out_dir}"
         )
+        if result.get("stop_reason") == "early_stop":
+            print(
+                f"converged: no better validation MPJPE in {cfg.train.early_stop} validations "
+                "(train.early_stop)"
+            )
     if result.get("stopped_by_signal") is not None:
         sig = result["stopped_by_signal"]
         print(

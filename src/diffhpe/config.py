@@ -94,6 +94,9 @@ class TrainConfig:
     val_every: int = 500  # steps between validations
     plateau_factor: float = 0.5  # the paper's "factor of 2"
     plateau_patience: int = 10  # validations without improvement before lowering lr
+    # Convergence on the validation split: stop after this many validations in a row without
+    # a new best (0: off; then max_steps / max_minutes end the run).
+    early_stop: int = 0
     min_lr: float = 1e-6
     grad_clip: float = 0.0  # 0: off
     seed: int = 0
@@ -246,6 +249,11 @@ def validate(cfg: RunConfig) -> None:
     validate_sampling(cfg.diffusion, cfg.model.kind)
     if cfg.train.batch_size < 1 or cfg.train.lr <= 0:
         raise ValueError("train.batch_size must be >= 1 and train.lr > 0")
+    if cfg.train.early_stop < 0 or cfg.train.val_every < 1:
+        raise ValueError(
+            f"train.early_stop must be >= 0 (0: off) and train.val_every >= 1, got "
+            f"{cfg.train.early_stop} and {cfg.train.val_every}"
+        )
 
 
 def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None:

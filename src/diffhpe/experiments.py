@@ -475,6 +475,7 @@ class CheckpointInfo:
     sha256: str
     init_from: str | None = None  # the run it was fine-tuned from (train.init_from)
     train_hardware: str = "not recorded"  # from the run's session records
+    ended_by: str = "not recorded"  # why training stopped (see `training_end`)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -511,6 +512,28 @@ def training_hardware(sessions: list[dict[str, Any]]) -> str:
     return text + (f" (steps 0-{first}: not recorded)" if first > 0 else "")
 
 
+def training_end(state: dict[str, Any], train_cfg: dict[str, Any]) -> str:
+    """Why a run's last training session ended, from its saved train state.
+
+    ``early_stop`` means converged on the validation split (``train.early_stop`` validations
+    in a row without a new best); the limits mean the budget ended it first.
+    """
+    reason = state.get("stop_reason")
+    if reason == "early_stop":
+        n = train_cfg.get("early_stop", "?")
+        return f"converged: no new best in {n} validations"
+    if reason == "max_steps":
+        return f"step limit ({train_cfg.get('max_steps', '?')}), not converged"
+    if reason == "max_minutes":
+        return f"time limit ({train_cfg.get('max_minutes', '?')} min), not converged"
+    if reason in ("signal", "interrupted"):
+        return "stopped by hand, not converged"
+    vals = [float(h["val_mpjpe_mm"]) for h in state.get("history", []) if "val_mpjpe_mm" in h]
+    if len(vals) > 1 and vals[-1] <= min(vals):  # runs saved before the reason was recorded
+        return "not recorded; still improving at its last validation, not converged"
+    return "not recorded"
+
+
 def checkpoint_info(path: str, label: str) -> CheckpointInfo:
     """Metadata of ``path`` (and of ``last.safetensors`` in the same run folder)."""
     meta = read_metadata(path)
@@ -518,13 +541,16 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
         raise ValueError(f"{path}: checkpoint metadata lacks 'config'; not a diffhpe checkpoint")
     cfg = json.loads(meta["config"])
     backbone = json.loads(meta["backbone_config"]) if "backbone_config" in meta else None
-    last_step, seconds, hardware = None, None, "not recorded"
+    last_step, seconds, hardware, ended = None, None, "not recorded", "not recorded"
     last = Path(path).parent / "last.safetensors"
     if last.is_file():
-        state = json.loads(read_metadata(last).get("train_state", "{}"))
+        last_meta = read_metadata(last)
+        state = json.loads(last_meta.get("train_state", "{}"))
         last_step = state.get("step")
         seconds = training_time(state.get("history", []))
         hardware = training_hardware(state.get("sessions", []))
+        last_cfg = json.loads(last_meta["config"]) if "config" in last_meta else cfg
+        ended = training_end(state, last_cfg.get("train", {}))
     return CheckpointInfo(
         path=path,
         label=label,
@@ -538,6 +564,7 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
         sha256=file_sha256(path),
         init_from=cfg.get("train", {}).get("init_from"),
         train_hardware=hardware,
+        ended_by=ended,
     )
 
 
@@ -854,6 +881,7 @@ def provenance(
             if i.last_step
             else _hms(i.train_seconds),
             f"`{i.init_from}`" if i.init_from else "scratch",
+            i.ended_by,
             i.train_hardware,
             i.sha256[:12],
         ]
@@ -868,6 +896,7 @@ def provenance(
             "Val MPJPE (mm)",
             "Training time",
             "Started from",
+            "Training ended by",
             "Training hardware",
             "SHA-256",
         ],

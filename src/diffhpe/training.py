@@ -131,6 +131,9 @@ class Trainer:
         self.step = 0
         self.best = math.inf
         self.history: list[dict[str, Any]] = []
+        # Why the last `fit` ended: "early_stop" (validation converged), "max_steps",
+        # "max_minutes", "signal" or "interrupted" (``stop_after``); None while training.
+        self.stop_reason: str | None = None
         # One record per `fit` call (a resumed run has several): steps, wall time, hardware.
         self.sessions: list[dict[str, Any]] = []
         self._session_start = time.time()
@@ -244,6 +247,7 @@ class Trainer:
             "data_rng": self.data_rng.bit_generator.state,
             "history": self.history,
             "sessions": self.sessions,
+            "stop_reason": self.stop_reason,
             "world_size": self.dist.world,
             "ddp_max_weight_diff": self.ddp_weight_diff,
         }
@@ -268,6 +272,15 @@ class Trainer:
         self.best = math.inf if state["best"] is None else float(state["best"])
         self.history = list(state.get("history", []))
         self.sessions = list(state.get("sessions", []))
+        self.stop_reason = None  # training goes on
+
+    def validations_since_best(self) -> int:
+        """Validations after the best one so far (0 when the latest is the best)."""
+        values = [float(h["val_mpjpe_mm"]) for h in self.history]
+        if not values:
+            return 0
+        best = min(range(len(values)), key=values.__getitem__)
+        return len(values) - 1 - best
 
     def _ddp_weight_diff(self) -> float | None:
         """Largest absolute difference between any rank's weights and rank 0's (DDP only)."""
@@ -380,17 +393,16 @@ class Trainer:
                             f"step {self.step}: val MPJPE {val:.2f} mm (best {self.best:.2f})"
                         )
                 minutes = (time.time() - t_start) / 60
-                out_of_time = cfg.max_minutes > 0 and minutes >= cfg.max_minutes
-                stopping = (
-                    stop_after is not None and self.step - start_step >= stop_after
-                ) or self._signalled is not None
+                self.stop_reason = self._stop_reason(minutes, start_step, stop_after)
                 if self.dist.main and (
-                    time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or out_of_time or stopping
+                    time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or self.stop_reason
                 ):
                     self.save_last()
                     t_ckpt = time.time()
-                if out_of_time or stopping:
+                if self.stop_reason:
                     break
+            if self.stop_reason is None:  # the loop never ran: already at max_steps
+                self.stop_reason = "max_steps"
             self.ddp_weight_diff = self._ddp_weight_diff()
             if self.dist.main:
                 self.save_last()
@@ -409,7 +421,29 @@ class Trainer:
             "best_val_mpjpe_mm": self.best,
             "seconds": time.time() - t_start,
             "stopped_by_signal": self._signalled,
+            "stop_reason": self.stop_reason,
         }
+
+    def _stop_reason(self, minutes: float, start_step: int, stop_after: int | None) -> str | None:
+        """Why training ends after this step (None: it goes on). Validation runs on every
+        process, so ``early_stop`` is decided identically on all of them."""
+        cfg = self.cfg.train
+        just_validated = self.step % cfg.val_every == 0 or self.step == cfg.max_steps
+        if (
+            cfg.early_stop > 0
+            and just_validated
+            and self.validations_since_best() >= cfg.early_stop
+        ):
+            return "early_stop"
+        if self.step >= cfg.max_steps:
+            return "max_steps"
+        if cfg.max_minutes > 0 and minutes >= cfg.max_minutes:
+            return "max_minutes"
+        if self._signalled is not None:
+            return "signal"
+        if stop_after is not None and self.step - start_step >= stop_after:
+            return "interrupted"
+        return None
 
 
 def _json_default(o: object) -> object:
