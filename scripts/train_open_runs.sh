@@ -9,6 +9,8 @@
 #   wrapper-occ-P = wrapper-cpu-mix-long (shipped) + fine-tune with pattern P, on mixste-occ-P
 # A fine-tune ends at the first of: OCC_STEPS steps, train.early_stop=3 validations without a new
 # best (converged on the validation split), or OCC_MIN minutes. docs/RESULTS.md says which, per run.
+# train.plateau_patience=0 halves the learning rate at every validation without a new best, so a
+# run counted as converged has also tried 1/2 and 1/4 of its learning rate before stopping.
 # Wrappers validate with the sampler the tables use (DDIM 10, eta 1, x0 clipped to 1 m, H = 5, from
 # noise), so the checkpoint kept as best is chosen by the number the page reports.
 # History: in session 2 the occlusion runs were 100-step fine-tunes (val every 40, wrappers from
@@ -23,7 +25,7 @@ OCC_MIN=${OCC_MIN:-12}  # minutes per fine-tune session
 D2D_MIN=${D2D_MIN:-15}
 THREADS=${THREADS:-2}  # torch threads per run (1 is steadier when other work shares the cores)
 PATTERNS=(random left_arm_right_leg consecutive_right_leg consecutive_frames)
-STOP=(train.val_every=50 train.early_stop=3 "train.max_minutes=$OCC_MIN")
+STOP=(train.val_every=50 train.plateau_patience=0 train.early_stop=3 "train.max_minutes=$OCC_MIN")
 WSAMPLER=(diffusion.eta=1.0 diffusion.clip_x0=1.0)
 
 run() {  # run NAME PRESET [overrides...]

@@ -267,3 +267,21 @@ def test_early_stop_ends_a_run_whose_validation_stopped_improving(
     assert (result["step"], result["stop_reason"]) == (8, "max_steps")
     with pytest.raises(ValueError, match="train.early_stop must be >= 0"):
         _cfg(tiny_benchmark, tmp_path / "bad", "train.early_stop=-1")
+
+
+def test_resume_applies_the_new_plateau_settings(tiny_benchmark, tmp_path):
+    """The saved LR scheduler carries its own patience/factor; resuming under a changed config
+    uses the config's (as for every other setting), keeping the saved counters and lr."""
+    from diffhpe.training import Trainer
+
+    out = tmp_path / "run"
+    train(_cfg(tiny_benchmark, out, "train.max_steps=2"), stop_after=1, progress=False)
+    cfg = _cfg(
+        tiny_benchmark, out, "train.max_steps=2", "train.plateau_patience=0",
+        "train.plateau_factor=0.25", "train.min_lr=1e-7",
+    )  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    trainer.resume(out / "last.safetensors")
+    assert (trainer.sched.patience, trainer.sched.factor) == (0, 0.25)
+    assert trainer.sched.min_lrs == [1e-7]
+    assert trainer.step == 1

@@ -265,6 +265,13 @@ class Trainer:
         state = json.loads(meta["train_state"])
         optimizer_from_tensors(self.opt, tensors, state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
+        # The saved scheduler state holds its settings too; the config in use wins, like
+        # every other setting of a resumed run (its counters and current lr are kept).
+        tc = self.cfg.train
+        self.sched.patience, self.sched.factor = tc.plateau_patience, tc.plateau_factor
+        self.sched.min_lrs = [tc.min_lr] * len(self.opt.param_groups)
+        if hasattr(self.sched, "default_min_lr"):
+            self.sched.default_min_lr = tc.min_lr
         torch.set_rng_state(tensors["rng.torch"])
         self.gen.set_state(tensors["rng.gen"])
         self.data_rng.bit_generator.state = state["data_rng"]
