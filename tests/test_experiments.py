@@ -128,6 +128,11 @@ def test_table2_equals_evaluate_and_missing_checkpoints_say_not_run(
     # Provenance: data build format, hardware and per-checkpoint training facts are stated.
     assert "build format `diffhpe-open-benchmark/1`" in page and "torch " in page
     assert "| mixste | none | 2 |" in page  # kind, training occlusion, best step
+    # Each run says why training ended; the claims section counts the converged ones.
+    assert "| step limit (2), not converged |" in page
+    claims = _section(page, "## 6. Claims", "\n- **")
+    assert "Training: 0 of 3 checkpoints on this page ended converged" in claims
+    assert f"- `{ckpts['wrapper']}`: step limit (2), not converged" in claims
 
 
 def test_claims_follow_the_numbers(tiny_benchmark, ckpts, tmp_path):
