@@ -9,6 +9,9 @@
 #   wrapper-occ-P = wrapper-cpu-mix-long (shipped) + fine-tune with pattern P, on mixste-occ-P
 # A fine-tune ends at the first of: OCC_STEPS steps, train.early_stop=3 validations without a new
 # best (converged on the validation split), or OCC_MIN minutes. docs/RESULTS.md says which, per run.
+# Validation is on clean (un-occluded) 2D for every run, as in sessions 1-3, so "converged" means
+# on clean validation; data.val_occlusion=train (added in session 4, not used here) would select
+# occlusion runs under their own pattern.
 # train.plateau_patience=0 halves the learning rate at every validation without a new best, so a
 # run counted as converged has also tried 1/2 and 1/4 of its learning rate before stopping.
 # Wrappers validate with the sampler the tables use (DDIM 10, eta 1, x0 clipped to 1 m, H = 5, from

@@ -285,3 +285,24 @@ def test_resume_applies_the_new_plateau_settings(tiny_benchmark, tmp_path):
     assert (trainer.sched.patience, trainer.sched.factor) == (0, 0.25)
     assert trainer.sched.min_lrs == [1e-7]
     assert trainer.step == 1
+
+
+def test_validation_can_use_the_training_occlusion(tiny_benchmark, tmp_path):
+    """`data.val_occlusion`: clean 2D by default; "train" validates under the training
+    pattern, with the same masks at every validation (a fixed stream)."""
+    from diffhpe.training import Trainer
+
+    def trainer(*extra: str) -> Trainer:
+        t = Trainer(_cfg(tiny_benchmark, tmp_path / "v", *extra), progress=False)
+        t.load_data()
+        return t
+
+    clean = trainer("data.occlusion=consecutive_frames")
+    occluded = trainer("data.occlusion=consecutive_frames", "data.val_occlusion=train")
+    assert occluded.val_occlusion == occluded.occlusion
+    occluded.model.load_state_dict(clean.model.state_dict())
+    first, again = occluded.validate(), occluded.validate()
+    assert first == again  # the same masks each time
+    assert first != clean.validate()  # the masks do reach the model
+    with pytest.raises(ValueError, match="data.val_occlusion='elbows'"):
+        trainer("data.val_occlusion=elbows")

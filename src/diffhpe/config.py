@@ -31,6 +31,9 @@ class DataConfig:
     val_cameras: list[str] | None = None  # None: all four
     val_stride: int = 1  # keep every k-th frame of validation sequences
     val_max_windows: int = 0  # 0: all validation windows
+    # Occlusion of the validation 2D (same masks at every validation): a spec like
+    # `occlusion`, or "train" for the training spec. "none" validates on clean 2D.
+    val_occlusion: str = "none"
 
 
 @dataclass

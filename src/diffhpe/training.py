@@ -124,6 +124,13 @@ class Trainer:
             self.device
         )
         self.occlusion = OcclusionSpec.parse(cfg.data.occlusion)
+        val_occ = (
+            cfg.data.occlusion if cfg.data.val_occlusion == "train" else cfg.data.val_occlusion
+        )
+        try:
+            self.val_occlusion = OcclusionSpec.parse(val_occ)
+        except ValueError as e:
+            raise ValueError(f"data.val_occlusion={cfg.data.val_occlusion!r}: {e}") from None
         # Per-process streams: data order and diffusion/occlusion noise differ by rank.
         self.data_rng = np.random.default_rng([cfg.train.seed, self.dist.rank])
         self.gen = torch.Generator().manual_seed(cfg.train.seed * 1000 + self.dist.rank)
@@ -199,6 +206,7 @@ class Trainer:
             assert self.val is not None
             self.model.eval()
             gen = torch.Generator().manual_seed(1234)  # fixed: never touches training RNG
+            occ_gen = torch.Generator().manual_seed(4321)  # the same masks at every validation
             sampler = make_sampler(self.cfg.diffusion, self.schedule) if self.diffusion else None
             total, count = 0.0, 0
             limit = self.cfg.data.val_max_windows or len(self.val)
@@ -208,7 +216,10 @@ class Trainer:
                     break
                 n = min(len(b["actions"]), limit - seen)
                 seen += n
-                x2d, vis = b["x2d"][:n].to(self.device), b["valid"][:n].to(self.device)
+                x2d, vis = b["x2d"][:n], b["valid"][:n]
+                if self.val_occlusion.patterns != ("none",):
+                    x2d, vis = occlude(x2d, self.val_occlusion, occ_gen, valid=vis)
+                x2d, vis = x2d.to(self.device), vis.to(self.device)
                 pred = predict(self.model, x2d, vis, self.cfg.diffusion, gen, sampler).pose
                 m = b["frame_mask"][:n].to(self.device)
                 err = mpjpe_frames(pred.float(), b["x3d"][:n].to(self.device), m)
