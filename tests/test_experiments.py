@@ -483,6 +483,9 @@ def test_checkpoint_table_says_why_training_ended(ckpts):
     assert end({"stop_reason": "max_minutes"}, cfg) == "time limit (12.0 min), not converged"
     assert end({"stop_reason": "signal"}, cfg) == "stopped by hand, not converged"
     assert end({}, cfg) == "not recorded"  # runs trained before the reason was saved
+    assert info.val_occlusion == "none"
+    assert experiments._val_occlusion({"occlusion": "random", "val_occlusion": "train"}) == "random"
+    assert experiments._val_occlusion({"occlusion": "random"}) == "none"  # older checkpoints
     improving = {"history": [{"val_mpjpe_mm": 120.0}, {"val_mpjpe_mm": 110.0}]}
     assert end(improving, cfg).endswith("still improving at its last validation, not converged")
     worse = {"history": [{"val_mpjpe_mm": 110.0}, {"val_mpjpe_mm": 120.0}]}

@@ -476,6 +476,7 @@ class CheckpointInfo:
     init_from: str | None = None  # the run it was fine-tuned from (train.init_from)
     train_hardware: str = "not recorded"  # from the run's session records
     ended_by: str = "not recorded"  # why training stopped (see `training_end`)
+    val_occlusion: str = "none"  # the validation 2D's occlusion (data.val_occlusion)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -565,7 +566,13 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
         init_from=cfg.get("train", {}).get("init_from"),
         train_hardware=hardware,
         ended_by=ended,
+        val_occlusion=_val_occlusion(cfg["data"]),
     )
+
+
+def _val_occlusion(data: dict[str, Any]) -> str:
+    spec = data.get("val_occlusion", "none")  # absent: checkpoints from before the option
+    return data.get("occlusion", "none") if spec == "train" else spec
 
 
 # ---------------------------------------------------------------------- evaluations
@@ -876,7 +883,8 @@ def provenance(
             i.train_occlusion
             + (f" (MixSTE: {i.backbone_occlusion})" if i.backbone_occlusion else ""),
             str(i.step) if i.step is not None else "–",
-            _f(i.val_mpjpe_mm, 2),
+            _f(i.val_mpjpe_mm, 2)
+            + (f" (2D occluded: {i.val_occlusion})" if i.val_occlusion != "none" else ""),
             f"{_hms(i.train_seconds)} to step {i.last_step}"
             if i.last_step
             else _hms(i.train_seconds),
@@ -893,7 +901,7 @@ def provenance(
             "Kind",
             "Train occlusion",
             "Best step",
-            "Val MPJPE (mm)",
+            "Val MPJPE (mm, clean 2D unless noted)",
             "Training time",
             "Started from",
             "Training ended by",
