@@ -490,3 +490,25 @@ def test_checkpoint_table_says_why_training_ended(ckpts):
     assert end(improving, cfg).endswith("still improving at its last validation, not converged")
     worse = {"history": [{"val_mpjpe_mm": 110.0}, {"val_mpjpe_mm": 120.0}]}
     assert end(worse, cfg) == "not recorded"
+
+
+def test_checkpoint_info_reads_the_train_state_record_without_last(ckpts, tmp_path):
+    """A run kept without its full state (no last.safetensors) still reports its training
+    time, hardware and stop reason from train_state.json, written beside it by training."""
+    import shutil
+
+    run = ckpts["mixste"].parent
+    assert (run / "train_state.json").is_file()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for name in ("best.safetensors", "config.json", "train_state.json"):
+        shutil.copy(run / name, kept / name)
+    full = experiments.checkpoint_info(str(ckpts["mixste"]), "MixSTE")
+    slim = experiments.checkpoint_info(str(kept / "best.safetensors"), "MixSTE")
+    assert (slim.ended_by, slim.last_step, slim.train_seconds, slim.train_hardware) == (
+        full.ended_by, full.last_step, full.train_seconds, full.train_hardware,
+    )  # fmt: skip
+    assert slim.ended_by == "step limit (2), not converged"
+    (kept / "train_state.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="train_state.json: expected a JSON object"):
+        experiments.checkpoint_info(str(kept / "best.safetensors"), "MixSTE")

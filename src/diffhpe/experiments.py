@@ -544,13 +544,30 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
     backbone = json.loads(meta["backbone_config"]) if "backbone_config" in meta else None
     last_step, seconds, hardware, ended = None, None, "not recorded", "not recorded"
     last = Path(path).parent / "last.safetensors"
+    record = Path(path).parent / "train_state.json"  # the same state, kept without weights
+    state: dict[str, Any] | None = None
+    last_meta: dict[str, str] = {}
     if last.is_file():
         last_meta = read_metadata(last)
         state = json.loads(last_meta.get("train_state", "{}"))
+    elif record.is_file():
+        try:
+            state = json.loads(record.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{record}: not valid JSON ({e})") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"{record}: expected a JSON object (a run's train state)")
+    if state is not None:
         last_step = state.get("step")
         seconds = training_time(state.get("history", []))
         hardware = training_hardware(state.get("sessions", []))
-        last_cfg = json.loads(last_meta["config"]) if "config" in last_meta else cfg
+        run_cfg = Path(path).parent / "config.json"  # the run's latest config, as trained
+        if "config" in last_meta:
+            last_cfg = json.loads(last_meta["config"])
+        elif run_cfg.is_file():
+            last_cfg = json.loads(run_cfg.read_text(encoding="utf-8"))
+        else:
+            last_cfg = cfg
         ended = training_end(state, last_cfg.get("train", {}))
     return CheckpointInfo(
         path=path,

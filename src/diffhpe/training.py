@@ -38,6 +38,7 @@ from diffhpe.checkpoint import (
     prefixed,
     save_checkpoint,
     unprefixed,
+    write_text_atomic,
 )
 from diffhpe.config import RunConfig, config_from_json, config_to_json, to_dict
 from diffhpe.data.dataset import DataSource, load_sequences
@@ -264,6 +265,11 @@ class Trainer:
         }
         meta["train_state"] = json.dumps(state, default=_json_default)
         save_checkpoint(self.out / "last.safetensors", tensors, meta)
+        # The same record as text, small enough to keep beside best.safetensors when the
+        # full state is not kept (docs/RESULTS.md reads either): steps, times, stop reason.
+        write_text_atomic(
+            self.out / "train_state.json", json.dumps(state, default=_json_default, indent=1)
+        )
 
     def resume(self, path: Path) -> None:
         tensors, meta = load_checkpoint(path)
