@@ -18,8 +18,9 @@
 # noise), so the checkpoint kept as best is chosen by the number the page reports.
 # History: in session 2 the occlusion runs were 100-step fine-tunes (val every 40, wrappers from
 # wrapper-cpu-mix step 1216, validated with eta 0). In session 4 the MixSTE fine-tunes were resumed
-# from those states (step 100) under the recipe below and the wrappers retrained from scratch of the
-# fine-tune (their backbones changed).
+# from those states (step 100) under the recipe below and the wrappers retrained from the shipped
+# wrapper (their backbones changed), with OCC_MIN=12; the four wrapper-occ runs were then resumed
+# once with OCC_MIN=7 to reach OCC_STEPS. Each run's train_state.json has its sessions.
 # Usage: THREADS=2 bash scripts/train_open_runs.sh
 set -euo pipefail
 OCC_STEPS=${OCC_STEPS:-400}  # MixSTE fine-tunes
