@@ -13,7 +13,9 @@
 # on clean validation; data.val_occlusion=train (added in session 4, not used here) would select
 # occlusion runs under their own pattern.
 # train.plateau_patience=0 halves the learning rate at every validation without a new best, so a
-# run counted as converged has also tried 1/2 and 1/4 of its learning rate before stopping.
+# run that converges wholly under this recipe has also tried 1/2 and 1/4 of its learning rate.
+# mixste-occ-consecutive_right_leg did not: two of its three validations without a new best came
+# from session 2 (patience 6, full learning rate), so it stopped at the first one of session 4.
 # Wrappers validate with the sampler the tables use (DDIM 10, eta 1, x0 clipped to 1 m, H = 5, from
 # noise), so the checkpoint kept as best is chosen by the number the page reports.
 # History: in session 2 the occlusion runs were 100-step fine-tunes (val every 40, wrappers from
