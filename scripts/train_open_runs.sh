@@ -46,6 +46,9 @@ run() {  # run NAME PRESET [overrides...]
 }
 
 run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150 diffusion.clip_x0=1.0
+# diffhpe2d-cpu was resumed several times (sessions 1-4; the last, in session 4, for 10 minutes):
+#   diffhpe train runs/diffhpe2d-cpu/config.json train.threads=2 diffusion.eta=1.0 \
+#     train.max_minutes=10 --out runs/diffhpe2d-cpu --resume
 # The shipped wrapper: wrapper-cpu-mix continued from its last state (step 1216), validated with
 # the shipped warm-start sampler (init from the MixSTE estimate at step 5, 2 DDIM steps, eta 1).
 # For docs/RESULTS.md, steps 1216-1391 ran first in runs/wrapper-cpu-mix with its own validation
