@@ -306,3 +306,27 @@ def test_validation_can_use_the_training_occlusion(tiny_benchmark, tmp_path):
     assert first != clean.validate()  # the masks do reach the model
     with pytest.raises(ValueError, match="data.val_occlusion='elbows'"):
         trainer("data.val_occlusion=elbows")
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    """A write that fails midway leaves the previous file intact and no temporary file."""
+    import diffhpe.checkpoint as ck
+
+    path = tmp_path / "last.safetensors"
+    ck.save_checkpoint(path, {"w": torch.ones(2)}, {"step": "1"})
+    record = tmp_path / "train_state.json"
+    ck.write_text_atomic(record, '{"step": 1}')
+
+    def broken_save(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ck, "save_file", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        ck.save_checkpoint(path, {"w": torch.zeros(2)}, {"step": "2"})
+    tensors, meta = ck.load_checkpoint(path)
+    assert meta["step"] == "1" and torch.equal(tensors["w"], torch.ones(2))
+    with pytest.raises(TypeError):
+        ck.write_text_atomic(record, None)  # type: ignore[arg-type]
+    assert json.loads(record.read_text()) == {"step": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "train_state.json"]

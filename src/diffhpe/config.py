@@ -252,11 +252,10 @@ def validate(cfg: RunConfig) -> None:
     validate_sampling(cfg.diffusion, cfg.model.kind)
     if cfg.train.batch_size < 1 or cfg.train.lr <= 0:
         raise ValueError("train.batch_size must be >= 1 and train.lr > 0")
-    if cfg.train.early_stop < 0 or cfg.train.val_every < 1:
-        raise ValueError(
-            f"train.early_stop must be >= 0 (0: off) and train.val_every >= 1, got "
-            f"{cfg.train.early_stop} and {cfg.train.val_every}"
-        )
+    if cfg.train.val_every < 1:
+        raise ValueError(f"train.val_every must be >= 1, got {cfg.train.val_every}")
+    if cfg.train.early_stop < 0:
+        raise ValueError(f"train.early_stop must be >= 0 (0: off), got {cfg.train.early_stop}")
 
 
 def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None:

@@ -418,13 +418,11 @@ class Trainer:
                         )
                 minutes = (time.time() - t_start) / 60
                 self.stop_reason = self._stop_reason(minutes, start_step, stop_after)
-                if self.dist.main and (
-                    time.time() - t_ckpt > 60 * cfg.checkpoint_minutes or self.stop_reason
-                ):
+                if self.stop_reason:
+                    break  # last.safetensors is written once, below
+                if self.dist.main and time.time() - t_ckpt > 60 * cfg.checkpoint_minutes:
                     self.save_last()
                     t_ckpt = time.time()
-                if self.stop_reason:
-                    break
             if self.stop_reason is None:  # the loop never ran: already at max_steps
                 self.stop_reason = "max_steps"
             self.ddp_weight_diff = self._ddp_weight_diff()
