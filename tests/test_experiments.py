@@ -119,6 +119,7 @@ def test_table2_equals_evaluate_and_missing_checkpoints_say_not_run(
     # The wrapper row of Table 4 for `random` has no number; the others have one each.
     table4 = _section(page, "## 2.", "## 3.")
     assert "| Random |" in table4 and table4.split("| Random |")[1].split("\n")[0].endswith("| – |")
+    assert "- checked: 1 wrapper-MixSTE pair(s) compared here" in table4  # wrapper, twice
     # One JSON per evaluation, each with its cache key and the command that reproduces it.
     files = sorted((tmp_path / "docs" / "results").glob("*.json"))
     assert len(files) == res["evaluations_run"] == 5  # 3 (Table 2) + MixSTE and wrapper on random
@@ -512,3 +513,42 @@ def test_checkpoint_info_reads_the_train_state_record_without_last(ckpts, tmp_pa
     (kept / "train_state.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="train_state.json: expected a JSON object"):
         experiments.checkpoint_info(str(kept / "best.safetensors"), "MixSTE")
+
+
+def test_weights_digest_matches_a_wrapper_to_its_own_mixste(ckpts, tmp_path):
+    from diffhpe.checkpoint import load_checkpoint, save_checkpoint, weights_digest
+
+    own = weights_digest(ckpts["mixste"], "model.")
+    assert own is not None and len(own) == 64
+    assert weights_digest(ckpts["wrapper"], "model.backbone.") == own
+    assert weights_digest(ckpts["mixste"], "model.backbone.") is None  # no such tensors
+    tensors, meta = load_checkpoint(ckpts["mixste"])
+    name = sorted(k for k in tensors if k.startswith("model."))[0]
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[0] += 1e-6  # one weight changed
+    save_checkpoint(tmp_path / "other.safetensors", tensors, meta)
+    assert weights_digest(tmp_path / "other.safetensors", "model.") != own
+
+
+def test_table2_says_whether_the_wrapper_holds_the_listed_mixste(
+    tiny_benchmark, ckpts, tmp_path
+):
+    from diffhpe.checkpoint import load_checkpoint, save_checkpoint
+
+    m = _base(tiny_benchmark, ckpts)
+    res = run_paper_experiment(_write(tmp_path / "a.yaml", m), tmp_path / "a", progress=False)
+    page = (tmp_path / "a" / "RESULTS.md").read_text()
+    table2 = _section(page, "## 1.", "## 2.")
+    assert "- checked: 1 wrapper-MixSTE pair(s) compared here" in table2
+    assert "is not `" not in page
+    assert res["evaluations_run"] == 3
+
+    tensors, meta = load_checkpoint(ckpts["mixste"])
+    tensors = {k: v + 0.01 if v.is_floating_point() else v for k, v in tensors.items()}
+    other = tmp_path / "other" / "best.safetensors"
+    save_checkpoint(other, tensors, meta)  # another MixSTE of the same shape
+    m["table2"]["mixste"] = str(other)
+    run_paper_experiment(_write(tmp_path / "b.yaml", m), tmp_path / "b", progress=False)
+    table2 = _section((tmp_path / "b" / "RESULTS.md").read_text(), "## 1.", "## 2.")
+    assert f"- note: the MixSTE inside `{ckpts['wrapper']}` is not `{other}`" in table2
+    assert "- checked:" not in table2

@@ -9,6 +9,7 @@ Nothing is ever unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -63,6 +64,25 @@ def read_metadata(path: str | Path) -> dict[str, str]:
             return dict(f.metadata() or {})
     except (OSError, SafetensorError) as e:
         raise ValueError(f"{path}: not a readable safetensors checkpoint ({e})") from e
+
+
+def weights_digest(path: str | Path, prefix: str) -> str | None:
+    """SHA-256 over the tensors whose names start with ``prefix`` (names taken without it,
+    sorted; dtype, shape and bytes of each), or None when the file has none.
+
+    Two checkpoints hold the same sub-model exactly when their digests match, e.g. a
+    wrapper's bundled MixSTE (``model.backbone.``) and a MixSTE checkpoint (``model.``).
+    """
+    tensors, _ = load_checkpoint(path)
+    names = sorted(k for k in tensors if k.startswith(prefix))
+    if not names:
+        return None
+    h = hashlib.sha256()
+    for k in names:
+        t = tensors[k]
+        h.update(f"{k[len(prefix) :]}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

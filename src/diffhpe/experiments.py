@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from diffhpe.checkpoint import read_metadata
+from diffhpe.checkpoint import read_metadata, weights_digest
 from diffhpe.data.occlusion import PATTERNS
 from diffhpe.evaluation import EvalOptions, denoising_profile, evaluate
 from diffhpe.hardware import describe, environment
@@ -845,6 +845,34 @@ def _checkpoint_path(path: str | None, where: str, missing: list[str]) -> str | 
     return path
 
 
+def backbone_notes(pairs: Iterable[tuple[Evaluation | None, Evaluation | None]]) -> list[str]:
+    """Check that each (wrapper, MixSTE) pair compared on the page shares its MixSTE.
+
+    A wrapper bundles the frozen MixSTE it was trained on (``model.backbone.*``); a
+    comparison "wrapper vs its MixSTE" holds only when those tensors equal the listed
+    MixSTE's (``model.*``). One line per mismatch, or one line saying all pairs matched.
+    """
+    unique = {
+        (w.info.path, b.info.path)
+        for w, b in pairs
+        if w is not None and b is not None
+        and w.info.kind == "wrapper" and b.info.kind == "mixste"
+    }  # fmt: skip
+    checked, notes = len(unique), []
+    for w, b in sorted(unique):
+        if weights_digest(w, "model.backbone.") != weights_digest(b, "model."):
+            notes.append(
+                f"- note: the MixSTE inside `{w}` is not `{b}` (their weights differ), so "
+                "this is not a comparison of a wrapper with its own MixSTE"
+            )
+    if checked and not notes:
+        notes.append(
+            f"- checked: {checked} wrapper-MixSTE pair(s) compared here; in each, the "
+            "wrapper's frozen MixSTE has exactly the listed MixSTE's weights"
+        )
+    return sorted(set(notes))
+
+
 def _sampling_text(ev: Evaluation) -> str:
     s = ev.summary.get("sampling")
     if not s:
@@ -1041,6 +1069,7 @@ def section_table2(m: Manifest, ev: Evaluator, r: Results, command: str) -> list
     )
     lines += ["", *[f"- {x}" for x in missing]] if missing else []
     lines += ["", *_per_action(r.table2), ""]
+    lines += backbone_notes([(r.table2.get("wrapper"), r.table2.get("mixste"))])
     evals = _unique(r.table2.values())
     for k, e in r.table2.items():
         if e is not None and e.info.kind != k:
@@ -1124,6 +1153,11 @@ def section_table4(m: Manifest, ev: Evaluator, r: Results, command: str) -> list
     lines += ["", *[f"- {x}" for x in sorted(set(missing))]] if missing else []
     lines.append("")
     lines += _occlusion_notes(r.table4, occ)
+    mix = r.table4.get("mixste", {})
+    pairs = [(r.table4.get("wrapper", {}).get(p), mix.get(p)) for p in occ.patterns]
+    pairs += [(e, mix.get("none")) for e in r.table4.get("wrapper_on_vanilla", {}).values()]
+    notes = backbone_notes(pairs)
+    lines += [*notes, ""] if notes else []
     evals = _unique(e for col in r.table4.values() for e in col.values())
     return lines + provenance(evals, m, command, ev.benchmark)
 
@@ -1322,6 +1356,8 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
             lines += [f"Its MixSTE (`{mixste_path}`, deterministic): "
                       f"{_f(metric(r.sampling_mixste, fmt))} mm.", ""]  # fmt: skip
     lines += _shipped_vs_mixste(s, r)
+    diffusion = next((e for e in r.sampling.values() if e is not None), None)
+    lines += backbone_notes([(diffusion, r.sampling_mixste)])
     lines += [f"- {x}" for x in missing]
     evals = _unique([*r.sampling.values(), r.sampling_mixste])
     return lines + provenance(evals, m, command, ev.benchmark)
