@@ -330,3 +330,31 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
         ck.write_text_atomic(record, None)  # type: ignore[arg-type]
     assert json.loads(record.read_text()) == {"step": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "train_state.json"]
+
+
+def test_fine_tune_records_the_hash_of_its_init_file(tiny_benchmark, tmp_path, mixste_ckpt):
+    """A run started with ``train.init_from`` keeps that file's SHA-256 in its checkpoints,
+    through a resume, so the page can tell when the file at that path was replaced later."""
+    import shutil
+
+    from diffhpe.checkpoint import file_sha256, read_metadata
+    from diffhpe.experiments import _started_from, checkpoint_info
+
+    init = tmp_path / "base" / "best.safetensors"
+    init.parent.mkdir()
+    shutil.copy(mixste_ckpt, init)
+    sha = file_sha256(init)
+    out = tmp_path / "ft"
+    train(_cfg(tiny_benchmark, out, f"train.init_from={init}", "train.max_steps=3"), progress=False)
+    for name in ("best.safetensors", "last.safetensors"):
+        assert read_metadata(out / name)["init_from_sha256"] == sha
+    assert _started_from(checkpoint_info(str(out / "best.safetensors"), "x")) == (
+        f"`{init}` (SHA-256 {sha[:12]})"
+    )
+    shutil.copy(out / "best.safetensors", init)  # another checkpoint at the same path
+    cfg = _cfg(tiny_benchmark, out, f"train.init_from={init}", "train.max_steps=6")
+    train(cfg, resume=True, progress=False)
+    assert read_metadata(out / "last.safetensors")["init_from_sha256"] == sha  # the original
+    info = checkpoint_info(str(out / "best.safetensors"), "x")
+    assert _started_from(info).endswith("; the file there now differs)")
+    assert read_metadata(mixste_ckpt).get("init_from_sha256") is None  # trained from scratch

@@ -66,6 +66,15 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise ValueError(f"{path}: not a readable safetensors checkpoint ({e})") from e
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def weights_digest(path: str | Path, prefix: str) -> str | None:
     """SHA-256 over the tensors whose names start with ``prefix`` (names taken without it,
     sorted; dtype, shape and bytes of each), or None when the file has none.

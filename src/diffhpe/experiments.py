@@ -18,7 +18,6 @@ numbers. A missing checkpoint never stops the page: its cells say "not run".
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import re
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from diffhpe.checkpoint import read_metadata, weights_digest
+from diffhpe.checkpoint import file_sha256, read_metadata, weights_digest
 from diffhpe.data.occlusion import PATTERNS
 from diffhpe.evaluation import EvalOptions, denoising_profile, evaluate
 from diffhpe.hardware import describe, environment
@@ -474,17 +473,10 @@ class CheckpointInfo:
     train_seconds: float | None  # summed over resumed sessions, up to the last validation
     sha256: str
     init_from: str | None = None  # the run it was fine-tuned from (train.init_from)
+    init_from_sha256: str | None = None  # that file's hash when training started (if recorded)
     train_hardware: str = "not recorded"  # from the run's session records
     ended_by: str = "not recorded"  # why training stopped (see `training_end`)
     val_occlusion: str = "none"  # the validation 2D's occlusion (data.val_occlusion)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def training_time(history: list[dict[str, Any]]) -> float | None:
@@ -581,6 +573,7 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
         train_seconds=seconds,
         sha256=file_sha256(path),
         init_from=cfg.get("train", {}).get("init_from"),
+        init_from_sha256=meta.get("init_from_sha256"),
         train_hardware=hardware,
         ended_by=ended,
         val_occlusion=_val_occlusion(cfg["data"]),
@@ -704,6 +697,10 @@ class Evaluator:
             self._labels.add(label)
             self._info[path] = checkpoint_info(path, label)
         return self._info[path]
+
+    def checkpoints(self) -> list[CheckpointInfo]:
+        """Every checkpoint read so far, in the order first read."""
+        return list(self._info.values())
 
     def options(self, job: Job, info: CheckpointInfo) -> EvalOptions:
         diffusion = info.kind != "mixste"  # sampling settings only mean something there
@@ -845,6 +842,20 @@ def _checkpoint_path(path: str | None, where: str, missing: list[str]) -> str | 
     return path
 
 
+def _started_from(i: CheckpointInfo) -> str:
+    """The ``train.init_from`` path as the run named it, with its hash when recorded and a
+    warning when the file now at that path is another one."""
+    if not i.init_from:
+        return "scratch"
+    if i.init_from_sha256 is None:
+        return f"`{i.init_from}`"
+    text = f"`{i.init_from}` (SHA-256 {i.init_from_sha256[:12]}"
+    now = Path(i.init_from)
+    if now.is_file() and file_sha256(now) != i.init_from_sha256:
+        text += "; the file there now differs"
+    return text + ")"
+
+
 def backbone_notes(pairs: Iterable[tuple[Evaluation | None, Evaluation | None]]) -> list[str]:
     """Check that each (wrapper, MixSTE) pair compared on the page shares its MixSTE.
 
@@ -933,7 +944,7 @@ def provenance(
             f"{_hms(i.train_seconds)} to step {i.last_step}"
             if i.last_step
             else _hms(i.train_seconds),
-            f"`{i.init_from}`" if i.init_from else "scratch",
+            _started_from(i),
             i.ended_by,
             i.train_hardware,
             i.sha256[:12],
@@ -948,7 +959,7 @@ def provenance(
             "Best step",
             "Val MPJPE (mm, clean 2D unless noted)",
             "Training time",
-            "Started from",
+            "Started from (path when trained)",
             "Training ended by",
             "Training hardware",
             "SHA-256",
@@ -1756,7 +1767,7 @@ def run_paper_experiment(
     body += section_sampling(m, ev, r, command)
     body += section_denoising(m, ev, r, command)
     claims = [make(r) for make in CLAIMS]
-    body += section_claims(claims, list(ev._info.values()))
+    body += section_claims(claims, ev.checkpoints())
     shown = m.path if m.path != PAPER_MANIFEST else "diffhpe/configs/experiments/paper.yaml"
     head = [
         "# DiffHPE results on the open benchmark",

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from diffhpe.checkpoint import (
+    file_sha256,
     load_checkpoint,
     optimizer_from_tensors,
     optimizer_to_tensors,
@@ -106,6 +107,7 @@ class Trainer:
         # Same init on every process: seed before building the model.
         torch.manual_seed(cfg.train.seed)
         self.model = build_model(cfg).to(self.device)
+        self.init_sha256: str | None = None  # train.init_from's hash, kept in checkpoints
         if cfg.train.init_from:
             self._init_from(Path(cfg.train.init_from))
         self.diffusion = is_diffusion(self.model)
@@ -158,6 +160,7 @@ class Trainer:
         backbone stays the one named by ``model.backbone``.
         """
         tensors, meta = load_checkpoint(path)
+        self.init_sha256 = file_sha256(path)
         kind = json.loads(meta["config"])["model"]["kind"] if "config" in meta else None
         if kind != self.cfg.model.kind:
             raise ValueError(
@@ -235,8 +238,14 @@ class Trainer:
     def _model_tensors(self) -> dict[str, Tensor]:
         return prefixed(self.model.state_dict(), "model.")
 
-    def save_best(self) -> None:
+    def _metadata(self) -> dict[str, str]:
         meta = model_metadata(self.cfg, self.model)
+        if self.init_sha256:
+            meta["init_from_sha256"] = self.init_sha256
+        return meta
+
+    def save_best(self) -> None:
+        meta = self._metadata()
         meta["step"] = str(self.step)
         meta["val_mpjpe_mm"] = f"{self.best:.4f}"
         save_checkpoint(self.out / "best.safetensors", self._model_tensors(), meta)
@@ -250,7 +259,7 @@ class Trainer:
         tensors.update(opt_tensors)
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.gen"] = self.gen.get_state()
-        meta = model_metadata(self.cfg, self.model)
+        meta = self._metadata()
         state = {
             "step": self.step,
             "best": self.best if math.isfinite(self.best) else None,
@@ -279,6 +288,8 @@ class Trainer:
         if saved != current:
             print(f"warning: {path} was written with a different config; resuming with the new one")
         self.model.load_state_dict(unprefixed(tensors, "model."))
+        # The init file's hash when the run started (the file may have changed since).
+        self.init_sha256 = meta.get("init_from_sha256")
         state = json.loads(meta["train_state"])
         optimizer_from_tensors(self.opt, tensors, state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
