@@ -530,9 +530,7 @@ def test_weights_digest_matches_a_wrapper_to_its_own_mixste(ckpts, tmp_path):
     assert weights_digest(tmp_path / "other.safetensors", "model.") != own
 
 
-def test_table2_says_whether_the_wrapper_holds_the_listed_mixste(
-    tiny_benchmark, ckpts, tmp_path
-):
+def test_table2_says_whether_the_wrapper_holds_the_listed_mixste(tiny_benchmark, ckpts, tmp_path):
     from diffhpe.checkpoint import load_checkpoint, save_checkpoint
 
     m = _base(tiny_benchmark, ckpts)
