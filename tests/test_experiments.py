@@ -550,3 +550,20 @@ def test_table2_says_whether_the_wrapper_holds_the_listed_mixste(tiny_benchmark,
     table2 = _section((tmp_path / "b" / "RESULTS.md").read_text(), "## 1.", "## 2.")
     assert f"- note: the MixSTE inside `{ckpts['wrapper']}` is not `{other}`" in table2
     assert "- checked:" not in table2
+
+
+def test_result_labels_tell_apart_runs_with_the_same_folder_name(tiny_benchmark, ckpts, tmp_path):
+    import shutil
+
+    paths = []
+    for sub in ("runs", "runs/session4", "other/session4"):
+        dst = tmp_path / sub / "mixste-cpu" / "best.safetensors"
+        dst.parent.mkdir(parents=True)
+        shutil.copy(ckpts["mixste"], dst)
+        paths.append(str(dst))
+    m = load_manifest(_write(tmp_path / "m.yaml", _base(tiny_benchmark, ckpts)))
+    ev = experiments.Evaluator(m, tmp_path / "results", force=False, progress=False)
+    labels = [ev.info(p).label for p in paths]
+    assert labels == ["mixste-cpu-best", "session4-mixste-cpu-best", "session4-mixste-cpu-best-2"]
+    assert ev.info(paths[1]).label == "session4-mixste-cpu-best"  # read once, same label
+    assert [i.path for i in ev.checkpoints()] == paths

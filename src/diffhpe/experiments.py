@@ -690,6 +690,8 @@ class Evaluator:
         if path not in self._info:
             p = Path(path)
             base = _safe(f"{p.parent.name}-{p.stem}")
+            if base in self._labels:  # e.g. runs/session4/mixste-cpu beside runs/mixste-cpu
+                base = _safe(f"{p.parent.parent.name}-{base}")
             label, k = base, 1
             while label in self._labels:
                 k += 1
