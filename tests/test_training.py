@@ -269,6 +269,26 @@ def test_early_stop_ends_a_run_whose_validation_stopped_improving(
         _cfg(tiny_benchmark, tmp_path / "bad", "train.early_stop=-1")
 
 
+def test_resume_warning_names_the_changed_settings(tiny_benchmark, tmp_path, capsys):
+    from diffhpe.config import config_diff
+    from diffhpe.training import Trainer
+
+    out = tmp_path / "run"
+    train(_cfg(tiny_benchmark, out, "train.max_steps=2"), stop_after=1, progress=False)
+    capsys.readouterr()
+    trainer = Trainer(_cfg(tiny_benchmark, out, "train.max_steps=3"), progress=False)
+    trainer.resume(out / "last.safetensors")
+    assert "train.max_steps: 2 -> 3" in capsys.readouterr().out
+    Trainer(_cfg(tiny_benchmark, out, "train.max_steps=2"), progress=False).resume(
+        out / "last.safetensors"
+    )
+    assert "different config" not in capsys.readouterr().out
+    assert config_diff({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}, "d": 0}) == [
+        "a.c: 2 -> 3",
+        "d: None -> 0",
+    ]
+
+
 def test_resume_applies_the_new_plateau_settings(tiny_benchmark, tmp_path):
     """The saved LR scheduler carries its own patience/factor; resuming under a changed config
     uses the config's (as for every other setting), keeping the saved counters and lr."""

@@ -41,7 +41,7 @@ from diffhpe.checkpoint import (
     unprefixed,
     write_text_atomic,
 )
-from diffhpe.config import RunConfig, config_from_json, config_to_json, to_dict
+from diffhpe.config import RunConfig, config_diff, config_from_json, config_to_json, to_dict
 from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows, PoseSequence, TrainWindows
@@ -285,8 +285,12 @@ class Trainer:
         saved = to_dict(config_from_json(meta["config"], f"{path}:config"))
         current = to_dict(self.cfg)
         saved.pop("out_dir"), current.pop("out_dir")
-        if saved != current:
-            print(f"warning: {path} was written with a different config; resuming with the new one")
+        changed = config_diff(saved, current)
+        if changed:
+            print(
+                f"warning: {path} was written with a different config; resuming with the new one"
+                f" ({'; '.join(changed)})"
+            )
         self.model.load_state_dict(unprefixed(tensors, "model."))
         # The init file's hash when the run started (the file may have changed since).
         self.init_sha256 = meta.get("init_from_sha256")
