@@ -261,6 +261,24 @@ def test_rerun_reuses_json_and_is_identical(tiny_benchmark, ckpts, tmp_path, mon
     assert len(calls) == first["evaluations_run"]
 
 
+def test_unused_results_are_listed_and_pruned_on_request(tiny_benchmark, ckpts, tmp_path):
+    """Result files the page does not read (older checkpoints) are named; --prune deletes only
+    those, so a rerun after pruning still reuses every evaluation."""
+    manifest = _write(tmp_path / "m.yaml", _with_missing_occlusion(tiny_benchmark, ckpts))
+    out = tmp_path / "docs"
+    first = run_paper_experiment(manifest, out, progress=False)
+    assert first["unused"] == []
+    kept = sorted(p.name for p in (out / "results").glob("*.json"))
+    stale = out / "results" / "old-run-best__test__occ-none__deterministic__all.json"
+    stale.write_text("{}")
+    listed = run_paper_experiment(manifest, out, progress=False)
+    assert listed["unused"] == [stale.name] and stale.exists() and not listed["pruned"]
+    pruned = run_paper_experiment(manifest, out, progress=False, prune=True)
+    assert pruned["unused"] == [stale.name] and not stale.exists()
+    assert sorted(p.name for p in (out / "results").glob("*.json")) == kept
+    assert pruned["evaluations_run"] == 0 and pruned["evaluations_reused"] > 0
+
+
 def test_manifest_errors_name_file_and_field(tmp_path, tiny_benchmark):
     good = {"data_root": str(tiny_benchmark), "table2": {"mixste": "a.safetensors"}}
     bad_cases = [
@@ -333,6 +351,14 @@ def test_parser_hook_runs_the_experiment(tiny_benchmark, ckpts, tmp_path, capsys
     page = (out / "RESULTS.md").read_text()
     assert "not run: `table2.diffhpe2d` is not in the manifest" in page
     assert f"`diffhpe experiment paper {manifest} --out {out}`" in page
+    (out / "results" / "gone.json").write_text("{}")
+    assert args.func(args) == 0
+    assert "1 result file(s) in" in capsys.readouterr().out
+    args = parser.parse_args(["experiment", "paper", str(manifest), "--out", str(out), "--quiet",
+                              "--prune"])  # fmt: skip
+    assert args.func(args) == 0
+    assert "removed 1 result file(s)" in capsys.readouterr().out
+    assert not (out / "results" / "gone.json").exists()
 
 
 @pytest.mark.skipif(

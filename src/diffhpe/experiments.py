@@ -679,6 +679,7 @@ class Evaluator:
         self._info: dict[str, CheckpointInfo] = {}
         self._labels: set[str] = set()
         self._done: dict[str, Evaluation] = {}
+        self.used: set[str] = set()  # result file names this page reads or writes
         bench = Path(manifest.data_root) / "benchmark.json"
         if not Path(manifest.data_root).is_dir():
             raise ValueError(f"{manifest.path}: data_root {manifest.data_root!r} is not a folder")
@@ -749,6 +750,7 @@ class Evaluator:
         info = self.info(job.checkpoint)
         opts = self.options(job, info)
         path = self.results_dir / self.file_name(job, info)
+        self.used.add(path.name)
         key = {
             "version": CACHE_VERSION,
             "checkpoint_sha256": info.sha256,
@@ -785,6 +787,7 @@ class Evaluator:
         info = self.info(checkpoint)
         opts = self.options(Job(checkpoint, subset=subset), info)
         path = self.results_dir / f"{info.label}__{opts.split}__denoising__{subset.label()}.json"
+        self.used.add(path.name)
         key = {
             "version": CACHE_VERSION,
             "checkpoint_sha256": info.sha256,
@@ -1747,11 +1750,14 @@ def run_paper_experiment(
     out_dir: str | Path = "docs",
     force: bool = False,
     progress: bool = True,
+    prune: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the manifest's checkpoints and write ``out_dir/RESULTS.md``, figures and JSON.
 
     Returns ``{"page", "figures", "evaluations_run", "evaluations_reused", "not_run",
-    "claims", "numbers"}``; ``numbers`` holds the frame-weighted metrics (mm) shown.
+    "claims", "numbers", "unused", "pruned"}``; ``numbers`` holds the frame-weighted metrics
+    (mm) shown; ``unused`` names the JSON files in ``out_dir/results`` this page did not use
+    (left from older checkpoints or settings), which ``prune`` deletes.
     """
     command = "diffhpe experiment paper"  # as a user would type it to regenerate this page
     command += f" {manifest_path}" if manifest_path is not None else ""
@@ -1786,6 +1792,10 @@ def run_paper_experiment(
     page.write_text(text, encoding="utf-8")
     not_run = [line[2:] for line in text.splitlines() if line.startswith("- not run:")]
     not_run = list(dict.fromkeys(not_run))  # the occlusion sections repeat their missing lines
+    unused = sorted(p.name for p in (out / "results").glob("*.json") if p.name not in ev.used)
+    if prune:
+        for name in unused:
+            (out / "results" / name).unlink()
     return {
         "page": str(page),
         "figures": [str(f) for f in figures],
@@ -1794,6 +1804,8 @@ def run_paper_experiment(
         "not_run": not_run,
         "claims": [asdict(c) for c in claims],
         "numbers": _numbers(r),
+        "unused": unused,
+        "pruned": prune,
     }
 
 
@@ -1824,12 +1836,23 @@ def _numbers(r: Results) -> dict[str, Any]:
 
 
 def cmd_experiment_paper(args: argparse.Namespace) -> int:
-    res = run_paper_experiment(args.manifest, args.out, force=args.force, progress=not args.quiet)
+    res = run_paper_experiment(
+        args.manifest, args.out, force=args.force, progress=not args.quiet, prune=args.prune
+    )
+    results = Path(args.out) / "results"
     print(
         f"wrote {res['page']} ({res['evaluations_run']} evaluations run, "
-        f"{res['evaluations_reused']} reused from {Path(args.out) / 'results'}, "
+        f"{res['evaluations_reused']} reused from {results}, "
         f"{len(res['figures'])} figures, {len(res['not_run'])} not run)"
     )
+    if res["unused"]:
+        n = len(res["unused"])
+        if res["pruned"]:
+            print(f"removed {n} result file(s) from {results} that this page does not use")
+        else:
+            print(
+                f"{n} result file(s) in {results} are not used by this page (--prune removes them)"
+            )
     return 0
 
 
@@ -1854,4 +1877,10 @@ def add_experiment_parser(sub: Any) -> None:
     pp.add_argument("--out", default="docs", help="output folder (default: %(default)s)")
     pp.add_argument("--force", action="store_true", help="re-run every evaluation")
     pp.add_argument("--quiet", action="store_true", help="no progress output")
+    pp.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete the JSON files in OUT/results that this page does not use "
+        "(evaluations of replaced checkpoints or old settings)",
+    )
     pp.set_defaults(func=cmd_experiment_paper)
