@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The training runs behind docs/RESULTS.md (issue #4), on the open benchmark (data/open), 2 CPU cores.
-# Resumable: a run with last.safetensors continues (--resume); a finished run (runs/NAME/done) is
-# skipped. Every run ends at the first of: train.early_stop=3 validations in a row without a new
+# Resumable: a run with last.safetensors continues (--resume); a finished run (runs/NAME/done:
+# converged or at its step limit) is skipped. Every run ends at the first of: train.early_stop=3 validations in a row without a new
 # best (converged on its validation split), its step limit, or its minutes for this session;
 # docs/RESULTS.md says which, per run, from the run's train_state.json (which also records every
 # session's hardware and wall time).
 #
-# Runs (generation 2, session 5):
+# Runs (generation 2, sessions 5-6):
 #   mixste-cpu      the base MixSTE, from scratch; resumed in session 5 (val every 100) until it
 #                   converged on validation
 #   wrapper-cpu     = wrapper-cpu-mix-long (shipped) + fine-tune, no occlusion, on mixste-cpu
@@ -24,8 +24,15 @@
 # runs were fine-tunes of mixste-cpu at step 1000 (not converged), validated on clean 2D, with
 # 400 (MixSTE) / 300 (wrapper) steps and 12 + 7 minutes; 2 of the 9 converged.
 #
+# Sessions 5-6 ran the fine-tunes in two lanes, one core each. Session 5 started
+# mixste-occ-random and mixste-occ-left_arm_right_leg (OCC_MIN=22); the session ended at step 196
+# (their last saved state), and session 6 resumed them and ran the rest with OCC_MIN=33:
+#   OCC_MIN=33 THREADS=1 LANE=a bash scripts/train_open_runs.sh &
+#   OCC_MIN=33 THREADS=1 LANE=b bash scripts/train_open_runs.sh &
+# A run cut off by a session's end has no `done` marker and resumes on the next call.
+#
 # Usage: THREADS=2 bash scripts/train_open_runs.sh
-#        or two lanes side by side, one core each (how session 5 ran them):
+#        or two lanes side by side, one core each:
 #        THREADS=1 LANE=a bash scripts/train_open_runs.sh & THREADS=1 LANE=b bash scripts/train_open_runs.sh
 set -euo pipefail
 OCC_STEPS=${OCC_STEPS:-600}  # MixSTE fine-tunes
@@ -47,7 +54,13 @@ run() {  # run NAME PRESET [overrides...]
   [[ -f $out/last.safetensors ]] && resume=(--resume)
   echo "== $name: $(date -u +%H:%M:%S) diffhpe train $preset $* --out $out ${resume[*]}"
   diffhpe train "$preset" "$@" "train.threads=$THREADS" --out "$out" "${resume[@]}" --quiet
-  touch "$out/done"
+  # Done when it converged or reached its step limit; a time limit leaves it to resume next call.
+  if python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
+sys.exit(s.get("stop_reason") not in ("early_stop", "max_steps"))' "$out/train_state.json"; then
+    touch "$out/done"
+  else
+    echo "== $name: stopped at its time limit; run this script again to resume it"
+  fi
 }
 
 run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150 diffusion.clip_x0=1.0
