@@ -29,6 +29,9 @@
 # (their last saved state), and session 6 resumed them and ran the rest with OCC_MIN=33:
 #   OCC_MIN=33 THREADS=1 LANE=a bash scripts/train_open_runs.sh &
 #   OCC_MIN=33 THREADS=1 LANE=b bash scripts/train_open_runs.sh &
+# mixste-occ-consecutive_right_leg and mixste-occ-consecutive_frames reached that limit while
+# still improving, and were resumed in session 6 before their wrappers started:
+#   OCC_MIN=20 WOCC_MIN=30 THREADS=1 LANE=a bash scripts/train_open_runs.sh &   (and LANE=b)
 # A run cut off by a session's end has no `done` marker and resumes on the next call.
 #
 # Usage: THREADS=2 bash scripts/train_open_runs.sh
@@ -37,13 +40,14 @@
 set -euo pipefail
 OCC_STEPS=${OCC_STEPS:-600}  # MixSTE fine-tunes
 WOCC_STEPS=${WOCC_STEPS:-600}  # wrapper fine-tunes
-OCC_MIN=${OCC_MIN:-16}  # minutes per fine-tune session
+OCC_MIN=${OCC_MIN:-16}  # minutes per fine-tune session (MixSTE)
+WOCC_MIN=${WOCC_MIN:-$OCC_MIN}  # minutes per fine-tune session (wrapper)
 BASE_MIN=${BASE_MIN:-110}  # minutes for the base MixSTE's session
 D2D_MIN=${D2D_MIN:-15}
 THREADS=${THREADS:-2}  # torch threads per run (1 is steadier when other work shares the cores)
 PATTERNS=(random left_arm_right_leg consecutive_right_leg consecutive_frames)
 LANE=${LANE:-all}  # a | b | all: which fine-tunes (two lanes can run side by side)
-STOP=(train.val_every=50 train.plateau_patience=0 train.early_stop=3 "train.max_minutes=$OCC_MIN")
+STOP=(train.val_every=50 train.plateau_patience=0 train.early_stop=3)
 WSAMPLER=(diffusion.eta=1.0 diffusion.clip_x0=1.0)
 
 run() {  # run NAME PRESET [overrides...]
@@ -98,14 +102,20 @@ fi
 pair() {  # the occlusion-trained MixSTE for pattern $1, then the wrapper on it
   local p=$1
   run "mixste-occ-$p" mixste-cpu "data.occlusion=$p" data.val_occlusion=train \
-    train.init_from=runs/mixste-cpu/best.safetensors "train.max_steps=$OCC_STEPS" "${STOP[@]}"
+    train.init_from=runs/mixste-cpu/best.safetensors "train.max_steps=$OCC_STEPS" "${STOP[@]}" \
+    "train.max_minutes=$OCC_MIN"
+  if [[ ! -f runs/mixste-occ-$p/done ]]; then  # its backbone must be final first
+    echo "== wrapper-occ-$p: waits for mixste-occ-$p to finish"
+    return
+  fi
   run "wrapper-occ-$p" wrapper-cpu "data.occlusion=$p" data.val_occlusion=train \
     "model.backbone=runs/mixste-occ-$p/best.safetensors" "train.init_from=$BASE" \
-    "train.max_steps=$WOCC_STEPS" "${STOP[@]}" "${WSAMPLER[@]}"
+    "train.max_steps=$WOCC_STEPS" "${STOP[@]}" "train.max_minutes=$WOCC_MIN" "${WSAMPLER[@]}"
 }
 if [[ $LANE == a || $LANE == all ]]; then
   run wrapper-cpu wrapper-cpu model.backbone=runs/mixste-cpu/best.safetensors \
-    "train.init_from=$BASE" "train.max_steps=$WOCC_STEPS" "${STOP[@]}" "${WSAMPLER[@]}"
+    "train.init_from=$BASE" "train.max_steps=$WOCC_STEPS" "${STOP[@]}" "train.max_minutes=$WOCC_MIN" \
+    "${WSAMPLER[@]}"
   pair random
   pair consecutive_right_leg
 fi
