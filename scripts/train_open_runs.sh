@@ -50,17 +50,22 @@ LANE=${LANE:-all}  # a | b | all: which fine-tunes (two lanes can run side by si
 STOP=(train.val_every=50 train.plateau_patience=0 train.early_stop=3)
 WSAMPLER=(diffusion.eta=1.0 diffusion.clip_x0=1.0)
 
+finished() {  # finished DIR: the run's train state says it converged or reached its step limit
+  [[ -f $1/train_state.json ]] && python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
+sys.exit(s.get("stop_reason") not in ("early_stop", "max_steps"))' "$1/train_state.json"
+}
+
 run() {  # run NAME PRESET [overrides...]
   local name=$1 preset=$2; shift 2
   local out=runs/$name
+  if [[ ! -f $out/done ]] && finished "$out"; then touch "$out/done"; fi  # its caller was stopped
   if [[ -f $out/done ]]; then echo "== $name: done, skipped"; return; fi
   local resume=()
   [[ -f $out/last.safetensors ]] && resume=(--resume)
   echo "== $name: $(date -u +%H:%M:%S) diffhpe train $preset $* --out $out ${resume[*]}"
   diffhpe train "$preset" "$@" "train.threads=$THREADS" --out "$out" "${resume[@]}" --quiet
   # Done when it converged or reached its step limit; a time limit leaves it to resume next call.
-  if python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
-sys.exit(s.get("stop_reason") not in ("early_stop", "max_steps"))' "$out/train_state.json"; then
+  if finished "$out"; then
     touch "$out/done"
   else
     echo "== $name: stopped at its time limit; run this script again to resume it"
