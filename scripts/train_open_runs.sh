@@ -32,6 +32,8 @@
 # mixste-occ-consecutive_right_leg and mixste-occ-consecutive_frames reached that limit while
 # still improving, and were resumed in session 6 before their wrappers started:
 #   OCC_MIN=20 WOCC_MIN=30 THREADS=1 LANE=a bash scripts/train_open_runs.sh &   (and LANE=b)
+# Their wrappers then reached the 30-minute limit still improving, and were resumed likewise:
+#   OCC_MIN=20 WOCC_MIN=18 THREADS=1 LANE=a bash scripts/train_open_runs.sh &   (and LANE=b)
 # A run cut off by a session's end has no `done` marker and resumes on the next call.
 #
 # Usage: THREADS=2 bash scripts/train_open_runs.sh
