@@ -48,7 +48,7 @@ BASE_MIN=${BASE_MIN:-110}  # minutes for the base MixSTE's session
 D2D_MIN=${D2D_MIN:-15}
 THREADS=${THREADS:-2}  # torch threads per run (1 is steadier when other work shares the cores)
 PATTERNS=(random left_arm_right_leg consecutive_right_leg consecutive_frames)
-LANE=${LANE:-all}  # a | b | all: which fine-tunes (two lanes can run side by side)
+LANE=${LANE:-all}  # a | b | mix | all: which fine-tunes (lanes can run side by side)
 STOP=(train.val_every=50 train.plateau_patience=0 train.early_stop=3)
 WSAMPLER=(diffusion.eta=1.0 diffusion.clip_x0=1.0)
 
@@ -88,13 +88,14 @@ run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150
 # (resumable). This recipe validates every step from 1216 with the warm start instead; the
 # learning rate never changed in that run, but the checkpoint chosen as best may differ. The
 # shipped best is step 1650 (checkpoints/wrapper-cpu-mix-long).
-if [[ ! -f runs/wrapper-cpu-mix-long/last.safetensors ]]; then
+# (LANE=all only: the lanes need its best.safetensors, not more training of it.)
+if [[ $LANE == all && ! -f runs/wrapper-cpu-mix-long/last.safetensors ]]; then
   mkdir -p runs/wrapper-cpu-mix-long
   cp runs/wrapper-cpu-mix/last.safetensors runs/wrapper-cpu-mix/config.json runs/wrapper-cpu-mix-long/
 fi
-run wrapper-cpu-mix-long runs/wrapper-cpu-mix-long/config.json out_dir=runs/wrapper-cpu-mix-long \
-  diffusion.init=backbone diffusion.start_step=5 diffusion.sample_steps=2 diffusion.eta=1.0 \
-  "train.max_minutes=${LONG_MIN:-150}"
+[[ $LANE == all ]] && run wrapper-cpu-mix-long runs/wrapper-cpu-mix-long/config.json \
+  out_dir=runs/wrapper-cpu-mix-long diffusion.init=backbone diffusion.start_step=5 \
+  diffusion.sample_steps=2 diffusion.eta=1.0 "train.max_minutes=${LONG_MIN:-150}"
 BASE=runs/wrapper-cpu-mix-long/best.safetensors
 
 # The base MixSTE: from scratch to step 1014 in session 1 (val every 500, stopped by hand), then
@@ -102,7 +103,7 @@ BASE=runs/wrapper-cpu-mix-long/best.safetensors
 [[ $LANE == all ]] && run mixste-cpu runs/mixste-cpu/config.json train.val_every=100 train.plateau_patience=0 \
   train.early_stop=3 "train.max_minutes=$BASE_MIN"
 
-if [[ $LANE != all && ! -f runs/mixste-cpu/done ]]; then
+if [[ $LANE != all && ! -f runs/mixste-cpu/done ]] && ! finished runs/mixste-cpu; then
   echo "LANE=$LANE: train the base first (runs/mixste-cpu/done missing), e.g. with LANE=all" >&2
   exit 1
 fi
@@ -129,5 +130,14 @@ fi
 if [[ $LANE == b || $LANE == all ]]; then
   pair left_arm_right_leg
   pair consecutive_frames
+fi
+# The shipped pair, generation 2 (started in session 6, not yet converged or shipped): the
+# occlusion-mixture MixSTE as a fine-tune of the converged base, then the shipped wrapper
+# fine-tuned on it, by the same recipe as the pairs above; `diffhpe ship runs/wrapper-occ-mix ...`
+# would then replace the shipped wrapper-cpu-mix-long / mixste-cpu-mix pair. Session 6 started it
+# with the `diffhpe train` line that `OCC_MIN=30 THREADS=1 LANE=mix` gives, and stopped it (SIGTERM)
+# at the session's end; its state is in checkpoints/mixste-occ-mix, and LANE=mix resumes it.
+if [[ $LANE == mix || $LANE == all ]]; then
+  pair mix
 fi
 echo "== lane $LANE done $(date -u +%H:%M:%S)"
