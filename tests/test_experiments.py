@@ -263,11 +263,12 @@ def test_rerun_reuses_json_and_is_identical(tiny_benchmark, ckpts, tmp_path, mon
 
 def test_unused_results_are_listed_and_pruned_on_request(tiny_benchmark, ckpts, tmp_path):
     """Result files the page does not read (older checkpoints) are named; --prune deletes only
-    those, so a rerun after pruning still reuses every evaluation."""
-    manifest = _write(tmp_path / "m.yaml", _with_missing_occlusion(tiny_benchmark, ckpts))
+    those, so a rerun after pruning still reuses every evaluation. A page with a checkpoint not
+    run prunes nothing: that checkpoint's stored results would look unused."""
+    manifest = _write(tmp_path / "m.yaml", _base(tiny_benchmark, ckpts))
     out = tmp_path / "docs"
     first = run_paper_experiment(manifest, out, progress=False)
-    assert first["unused"] == []
+    assert first["unused"] == [] and first["missing_checkpoints"] == []
     kept = sorted(p.name for p in (out / "results").glob("*.json"))
     stale = out / "results" / "old-run-best__test__occ-none__deterministic__all.json"
     stale.write_text("{}")
@@ -277,6 +278,12 @@ def test_unused_results_are_listed_and_pruned_on_request(tiny_benchmark, ckpts, 
     assert pruned["unused"] == [stale.name] and not stale.exists()
     assert sorted(p.name for p in (out / "results").glob("*.json")) == kept
     assert pruned["evaluations_run"] == 0 and pruned["evaluations_reused"] > 0
+    missing = _base(tiny_benchmark, ckpts)
+    missing["table2"]["diffhpe2d"] = str(tmp_path / "not-trained.safetensors")
+    refused = run_paper_experiment(_write(tmp_path / "m2.yaml", missing), out, progress=False,
+                                   prune=True)  # fmt: skip
+    assert refused["missing_checkpoints"] and not refused["pruned"] and refused["unused"]
+    assert sorted(p.name for p in (out / "results").glob("*.json")) == kept
 
 
 def test_manifest_errors_name_file_and_field(tmp_path, tiny_benchmark):
@@ -354,10 +361,19 @@ def test_parser_hook_runs_the_experiment(tiny_benchmark, ckpts, tmp_path, capsys
     (out / "results" / "gone.json").write_text("{}")
     assert args.func(args) == 0
     assert "1 result file(s) in" in capsys.readouterr().out
-    args = parser.parse_args(["experiment", "paper", str(manifest), "--out", str(out), "--quiet",
-                              "--prune"])  # fmt: skip
+    prune = ["experiment", "paper", "--out", str(out), "--quiet", "--prune"]
+    args = parser.parse_args([*prune, str(manifest)])
     assert args.func(args) == 0
-    assert "removed 1 result file(s)" in capsys.readouterr().out
+    assert "removed 1 result file(s)" in capsys.readouterr().out  # an absent key is no file
+    (out / "results" / "gone.json").write_text("{}")
+    m["table2"]["diffhpe2d"] = str(tmp_path / "not-trained.safetensors")
+    args = parser.parse_args([*prune, str(_write(tmp_path / "missing.yaml", m))])
+    assert args.func(args) == 0
+    assert "did not prune" in capsys.readouterr().out
+    assert (out / "results" / "gone.json").exists()
+    args = parser.parse_args([*prune, str(manifest)])
+    assert args.func(args) == 0
+    assert "removed" in capsys.readouterr().out
     assert not (out / "results" / "gone.json").exists()
 
 

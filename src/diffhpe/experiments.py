@@ -836,13 +836,16 @@ def _md_table(header: list[str], rows: list[list[str]], left: int = 1) -> list[s
     return ["| " + " | ".join(header) + " |", align] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+_MISSING_FILE = "not run: checkpoint "  # how a "not run" line names a checkpoint file not there
+
+
 def _checkpoint_path(path: str | None, where: str, missing: list[str]) -> str | None:
     """``path`` if the file exists; otherwise None and a "not run" line in ``missing``."""
     if path is None:
         missing.append(f"not run: `{where}` is not in the manifest")
         return None
     if not Path(path).is_file():
-        missing.append(f"not run: checkpoint {path} missing (`{where}`)")
+        missing.append(f"{_MISSING_FILE}{path} missing (`{where}`)")
         return None
     return path
 
@@ -1757,7 +1760,9 @@ def run_paper_experiment(
     Returns ``{"page", "figures", "evaluations_run", "evaluations_reused", "not_run",
     "claims", "numbers", "unused", "pruned"}``; ``numbers`` holds the frame-weighted metrics
     (mm) shown; ``unused`` names the JSON files in ``out_dir/results`` this page did not use
-    (left from older checkpoints or settings), which ``prune`` deletes.
+    (left from older checkpoints or settings), which ``prune`` deletes, unless a checkpoint file
+    the manifest names is missing (``missing_checkpoints``: its stored results would look unused
+    too); ``pruned`` says if it did.
     """
     command = "diffhpe experiment paper"  # as a user would type it to regenerate this page
     command += f" {manifest_path}" if manifest_path is not None else ""
@@ -1793,7 +1798,9 @@ def run_paper_experiment(
     not_run = [line[2:] for line in text.splitlines() if line.startswith("- not run:")]
     not_run = list(dict.fromkeys(not_run))  # the occlusion sections repeat their missing lines
     unused = sorted(p.name for p in (out / "results").glob("*.json") if p.name not in ev.used)
-    if prune:
+    absent = [line for line in not_run if line.startswith(_MISSING_FILE)]
+    pruned = prune and not absent
+    if pruned:
         for name in unused:
             (out / "results" / name).unlink()
     return {
@@ -1805,7 +1812,8 @@ def run_paper_experiment(
         "claims": [asdict(c) for c in claims],
         "numbers": _numbers(r),
         "unused": unused,
-        "pruned": prune,
+        "pruned": pruned,
+        "missing_checkpoints": absent,
     }
 
 
@@ -1849,6 +1857,11 @@ def cmd_experiment_paper(args: argparse.Namespace) -> int:
         n = len(res["unused"])
         if res["pruned"]:
             print(f"removed {n} result file(s) from {results} that this page does not use")
+        elif args.prune:
+            print(
+                f"did not prune {results}: {len(res['missing_checkpoints'])} checkpoint file(s) "
+                "are missing, and their stored results would look unused"
+            )
         else:
             print(
                 f"{n} result file(s) in {results} are not used by this page (--prune removes them)"
