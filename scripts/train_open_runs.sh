@@ -135,8 +135,9 @@ fi
 # occlusion-mixture MixSTE as a fine-tune of the converged base, then the shipped wrapper
 # fine-tuned on it, by the same recipe as the pairs above; `diffhpe ship runs/wrapper-occ-mix ...`
 # would then replace the shipped wrapper-cpu-mix-long / mixste-cpu-mix pair. Session 6 started it
-# with the `diffhpe train` line that `OCC_MIN=30 THREADS=1 LANE=mix` gives, and stopped it (SIGTERM)
-# at the session's end; its state is in checkpoints/mixste-occ-mix, and LANE=mix resumes it.
+# with the `diffhpe train` line that `OCC_MIN=30 THREADS=1 LANE=mix` gives; it reached that time
+# limit at step 440 (best val 98.64 mm under the mixture, step 400, still improving). Its state
+# is in checkpoints/mixste-occ-mix, and LANE=mix resumes it.
 if [[ $LANE == mix || $LANE == all ]]; then
   pair mix
 fi
