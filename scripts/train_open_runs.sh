@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The training runs behind docs/RESULTS.md (issue #4), on the open benchmark (data/open), 2 CPU cores.
-# Resumable: a run with last.safetensors continues (--resume); a finished run (runs/NAME/done:
-# converged or at its step limit) is skipped. Every run ends at the first of: train.early_stop=3 validations in a row without a new
-# best (converged on its validation split), its step limit, or its minutes for this session;
+# Resumable: a run with last.safetensors continues (--resume); a finished run (runs/NAME/done, or
+# a train_state.json that says converged or step limit) is skipped. Every run ends at the first
+# of: train.early_stop=3 validations in a row without a new best (converged on its validation
+# split), its step limit, or its minutes for this session;
 # docs/RESULTS.md says which, per run, from the run's train_state.json (which also records every
 # session's hardware and wall time).
 #

@@ -377,4 +377,8 @@ def test_fine_tune_records_the_hash_of_its_init_file(tiny_benchmark, tmp_path, m
     assert read_metadata(out / "last.safetensors")["init_from_sha256"] == sha  # the original
     info = checkpoint_info(str(out / "best.safetensors"), "x")
     assert _started_from(info).endswith("; the file there now differs)")
+    init.unlink()  # a resume reads its weights from last.safetensors, not from the init file
+    cfg = _cfg(tiny_benchmark, out, f"train.init_from={init}", "train.max_steps=8")
+    assert train(cfg, resume=True, progress=False)["step"] == 8
+    assert read_metadata(out / "last.safetensors")["init_from_sha256"] == sha
     assert read_metadata(mixste_ckpt).get("init_from_sha256") is None  # trained from scratch

@@ -97,7 +97,9 @@ def _load_split(
 class Trainer:
     """Holds the model, data, optimizer and RNG states of one training run."""
 
-    def __init__(self, cfg: RunConfig, progress: bool = True) -> None:
+    def __init__(self, cfg: RunConfig, progress: bool = True, load_init: bool = True) -> None:
+        """``load_init=False`` skips ``train.init_from`` (a resumed run takes its weights and
+        the init file's recorded hash from ``last.safetensors``; the file need not exist)."""
         self.cfg = cfg
         self.progress = progress
         self.dist, self.device = setup_distributed(cfg.train.device)
@@ -108,7 +110,7 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)
         self.model = build_model(cfg).to(self.device)
         self.init_sha256: str | None = None  # train.init_from's hash, kept in checkpoints
-        if cfg.train.init_from:
+        if cfg.train.init_from and load_init:
             self._init_from(Path(cfg.train.init_from))
         self.diffusion = is_diffusion(self.model)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
@@ -503,7 +505,7 @@ def train(
     cfg: RunConfig, resume: bool = False, stop_after: int | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """Train ``cfg``; returns ``{"step", "best_val_mpjpe_mm", "seconds"}``."""
-    trainer = Trainer(cfg, progress=progress)
+    trainer = Trainer(cfg, progress=progress, load_init=not resume)
     try:
         return trainer.fit(resume=resume, stop_after=stop_after)
     finally:
