@@ -7,12 +7,13 @@
 # docs/RESULTS.md says which, per run, from the run's train_state.json (which also records every
 # session's hardware and wall time).
 #
-# Runs (generation 2, sessions 5-6):
+# Runs (generation 2, sessions 5-7):
 #   mixste-cpu      the base MixSTE, from scratch; resumed in session 5 (val every 100) until it
 #                   converged on validation
-#   wrapper-cpu     = wrapper-cpu-mix-long (shipped) + fine-tune, no occlusion, on mixste-cpu
+#   wrapper-cpu     = wrapper-cpu-mix-long (shipped until session 7) + fine-tune, no occlusion, on mixste-cpu
 #   mixste-occ-P    = mixste-cpu (converged)          + fine-tune with occlusion pattern P
-#   wrapper-occ-P   = wrapper-cpu-mix-long (shipped) + fine-tune with pattern P, on mixste-occ-P
+#   wrapper-occ-P   = wrapper-cpu-mix-long (shipped until session 7) + fine-tune with pattern P, on mixste-occ-P
+#   (P = mix, the occlusion mixture: the pair shipped since session 7)
 # so the comparisons in Table 4 and the matrices share one recipe and one base. Occlusion runs
 # validate under their own pattern (data.val_occlusion=train: fixed masks, the same at every
 # validation), so "converged" means on the data they are meant for.
@@ -82,13 +83,14 @@ run diffhpe2d-cpu diffhpe2d-cpu "train.max_minutes=$D2D_MIN" train.val_every=150
 # and in session 5 with the stop rule, on one core beside mixste-cpu:
 #   diffhpe train runs/diffhpe2d-cpu/config.json train.threads=1 train.plateau_patience=0 \
 #     train.early_stop=3 train.max_minutes=110 --out runs/diffhpe2d-cpu --resume
-# The shipped wrapper: wrapper-cpu-mix continued from its last state (step 1216), validated with
+# The previous shipped wrapper (generation 1, the start of every wrapper fine-tune below):
+# wrapper-cpu-mix continued from its last state (step 1216), validated with
 # the shipped warm-start sampler (init from the MixSTE estimate at step 5, 2 DDIM steps, eta 1).
 # For docs/RESULTS.md, steps 1216-1391 ran first in runs/wrapper-cpu-mix with its own validation
 # (DDIM-10, eta 0, from noise), then 1391-1725 here with the warm start, stopped by SIGTERM
 # (resumable). This recipe validates every step from 1216 with the warm start instead; the
 # learning rate never changed in that run, but the checkpoint chosen as best may differ. The
-# shipped best is step 1650 (checkpoints/wrapper-cpu-mix-long).
+# best is step 1650 (checkpoints/wrapper-cpu-mix-long).
 # (LANE=all only: the lanes need its best.safetensors, not more training of it.)
 if [[ $LANE == all && ! -f runs/wrapper-cpu-mix-long/last.safetensors ]]; then
   mkdir -p runs/wrapper-cpu-mix-long
@@ -132,13 +134,16 @@ if [[ $LANE == b || $LANE == all ]]; then
   pair left_arm_right_leg
   pair consecutive_frames
 fi
-# The shipped pair, generation 2 (started in session 6, not yet converged or shipped): the
-# occlusion-mixture MixSTE as a fine-tune of the converged base, then the shipped wrapper
-# fine-tuned on it, by the same recipe as the pairs above; `diffhpe ship runs/wrapper-occ-mix ...`
-# would then replace the shipped wrapper-cpu-mix-long / mixste-cpu-mix pair. Session 6 started it
-# with the `diffhpe train` line that `OCC_MIN=30 THREADS=1 LANE=mix` gives; it reached that time
-# limit at step 440 (best val 98.64 mm under the mixture, step 400, still improving). Its state
-# is in checkpoints/mixste-occ-mix, and LANE=mix resumes it.
+# The shipped pair, generation 2 (sessions 6-7): the occlusion-mixture MixSTE as a fine-tune of
+# the converged base, then the previous shipped wrapper (wrapper-cpu-mix-long) fine-tuned on it,
+# by the same recipe as the pairs above. Session 6 started it with the `diffhpe train` line that
+# `OCC_MIN=30 THREADS=1 LANE=mix` gives; it reached that time limit at step 440 (best val
+# 98.64 mm under the mixture, step 400, still improving). Session 7 resumed it and trained the
+# wrapper, both until they converged:
+#   OCC_MIN=40 WOCC_MIN=60 THREADS=2 LANE=mix bash scripts/train_open_runs.sh
+# and shipped the wrapper (the package's assets/models, MODEL_CARD.md):
+#   diffhpe ship runs/wrapper-occ-mix --cameras 54138969 --sampler ddim --steps 2 --eta 1.0 -H 5 \
+#     --clip-x0 1.0 --init backbone --start-step 5
 if [[ $LANE == mix || $LANE == all ]]; then
   pair mix
 fi

@@ -326,7 +326,7 @@ def test_shipped_manifest_matches_the_paper():
     ]  # fmt: skip
     warm = m.sampling.samplers[6]  # the shipped default
     assert (warm.init, warm.start_step, warm.steps) == ("backbone", 5, 2)
-    assert m.sampling.mixste == "runs/mixste-cpu-mix/best.safetensors"
+    assert m.sampling.mixste == "runs/mixste-occ-mix/best.safetensors"
     assert m.sampling.shipped == warm.label()
     paper_setting = m.sampling.samplers[0]
     assert (paper_setting.sampler, paper_setting.clip_x0, paper_setting.init) == (
@@ -445,6 +445,15 @@ def test_shipped_vs_mixste_lines_follow_the_numbers():
     assert "- H=5: MPJPE 99.0 vs 100.0 mm (better)" in text
     assert "segment std 7.0 vs 2.0 mm (not better)" in text
     assert "H=1: 15.0 mm, H=5: 7.0 mm (MixSTE: 2.0 mm). It falls as H grows" in text
+    assert "MPJPE by H: H=1: 120.0 mm, H=5: 99.0 mm (MixSTE: 100.0 mm)" in text
+    assert "It falls as H grows (the mean" in text and "ahead of its MixSTE from H=5 on" in text
+    r.sampling[(warm.label(), 5)] = ev(101.0, 7.0)
+    text = "\n".join(experiments._shipped_vs_mixste(s, r))
+    assert "not ahead of its MixSTE at any H run here" in text
+    r.sampling[(warm.label(), 1)] = ev(99.0, 15.0)
+    text = "\n".join(experiments._shipped_vs_mixste(s, r))
+    assert "MPJPE by H: H=1: 99.0 mm, H=5: 101.0 mm" in text
+    assert "does not fall steadily as H grows, and it is ahead of its MixSTE at H=1 only" in text
     r.sampling[(warm.label(), 5)] = ev(99.0, 16.0)
     text = "\n".join(experiments._shipped_vs_mixste(s, r))
     assert "It does not fall steadily" in text and "It falls" not in text
@@ -552,6 +561,10 @@ def test_checkpoint_info_reads_the_train_state_record_without_last(ckpts, tmp_pa
         full.ended_by, full.last_step, full.train_seconds, full.train_hardware,
     )  # fmt: skip
     assert slim.ended_by == "step limit (2), not converged"
+    curve = experiments._validation_curve(str(ckpts["mixste"]))  # section 5's training curve
+    assert curve and experiments._validation_curve(str(kept / "best.safetensors")) == curve
+    (kept / "train_state.json").unlink()
+    assert experiments._validation_curve(str(kept / "best.safetensors")) == []
     (kept / "train_state.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="train_state.json: expected a JSON object"):
         experiments.checkpoint_info(str(kept / "best.safetensors"), "MixSTE")

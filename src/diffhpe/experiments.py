@@ -527,6 +527,29 @@ def training_end(state: dict[str, Any], train_cfg: dict[str, Any]) -> str:
     return "not recorded"
 
 
+def run_state(path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The train state of the run that wrote ``path``, and its last.safetensors metadata.
+
+    Read from ``last.safetensors`` beside ``path`` when present, else from the run's
+    ``train_state.json`` (the same state without weights, as committed for finished runs);
+    ``(None, {})`` when neither exists.
+    """
+    last = Path(path).parent / "last.safetensors"
+    record = Path(path).parent / "train_state.json"
+    if last.is_file():
+        last_meta = read_metadata(last)
+        return json.loads(last_meta.get("train_state", "{}")), last_meta
+    if not record.is_file():
+        return None, {}
+    try:
+        state = json.loads(record.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{record}: not valid JSON ({e})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{record}: expected a JSON object (a run's train state)")
+    return state, {}
+
+
 def checkpoint_info(path: str, label: str) -> CheckpointInfo:
     """Metadata of ``path`` (and of ``last.safetensors`` in the same run folder)."""
     meta = read_metadata(path)
@@ -535,20 +558,7 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
     cfg = json.loads(meta["config"])
     backbone = json.loads(meta["backbone_config"]) if "backbone_config" in meta else None
     last_step, seconds, hardware, ended = None, None, "not recorded", "not recorded"
-    last = Path(path).parent / "last.safetensors"
-    record = Path(path).parent / "train_state.json"  # the same state, kept without weights
-    state: dict[str, Any] | None = None
-    last_meta: dict[str, str] = {}
-    if last.is_file():
-        last_meta = read_metadata(last)
-        state = json.loads(last_meta.get("train_state", "{}"))
-    elif record.is_file():
-        try:
-            state = json.loads(record.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{record}: not valid JSON ({e})") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"{record}: expected a JSON object (a run's train state)")
+    state, last_meta = run_state(path)
     if state is not None:
         last_step = state.get("step")
         seconds = training_time(state.get("history", []))
@@ -1399,6 +1409,36 @@ def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
             verdict = "better" if a < b else "not better"
             parts.append(f"{name} {_f(a)} vs {_f(b)} mm ({verdict})")
         lines.append(f"- H={h}: " + "; ".join(parts) + ".")
+    errs = [metric(r.sampling.get((s.shipped, h)), "mpjpe") for h in s.hypotheses]
+    if all(math.isfinite(v) for v in errs) and len(errs) > 1:
+        ref_mpjpe = metric(ref, "mpjpe")
+        ahead = [v < ref_mpjpe for v in errs]
+        falls = all(b < a for a, b in zip(errs[:-1], errs[1:], strict=True))
+        if all(ahead):
+            where = "it is ahead of its MixSTE at every H."
+        elif not any(ahead):
+            where = "it is not ahead of its MixSTE at any H run here."
+        elif all(ahead[ahead.index(True) :]):
+            where = f"it is ahead of its MixSTE from H={s.hypotheses[ahead.index(True)]} on."
+        else:
+            where = (
+                "it is ahead of its MixSTE at H="
+                + ", ".join(str(h) for h, a in zip(s.hypotheses, ahead, strict=True) if a)
+                + " only."
+            )
+        lines += [
+            "",
+            "MPJPE by H: "
+            + ", ".join(f"H={h}: {_f(v)} mm" for h, v in zip(s.hypotheses, errs, strict=True))
+            + f" (MixSTE: {_f(ref_mpjpe)} mm). "
+            + (
+                "It falls as H grows (the mean of H hypotheses averages out part of their "
+                "independent sampling error), and "
+                if falls
+                else "It does not fall steadily as H grows, and "
+            )
+            + where,
+        ]
     stds = [metric(r.sampling.get((s.shipped, h)), "segment_std") for h in s.hypotheses]
     if all(math.isfinite(v) for v in stds) and len(stds) > 1:
         falls = all(b < a for a, b in zip(stds[:-1], stds[1:], strict=True))
@@ -1418,11 +1458,10 @@ def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
 
 
 def _validation_curve(path: str) -> list[tuple[int, float]]:
-    """(step, validation MPJPE mm) of the run that wrote ``path``, from its last.safetensors."""
-    last = Path(path).parent / "last.safetensors"
-    if not last.is_file():
+    """(step, validation MPJPE mm) of the run that wrote ``path``, from its train state."""
+    state, _ = run_state(path)
+    if state is None:
         return []
-    state = json.loads(read_metadata(last).get("train_state", "{}"))
     return [(int(h["step"]), float(h["val_mpjpe_mm"])) for h in state.get("history", [])]
 
 
