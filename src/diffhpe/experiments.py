@@ -21,7 +21,7 @@ import argparse
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1392,6 +1392,19 @@ def section_sampling(m: Manifest, ev: Evaluator, r: Results, command: str) -> li
     return lines + provenance(evals, m, command, ev.benchmark)
 
 
+def _by_hypotheses(
+    name: str, hypotheses: Sequence[int], values: Sequence[float], ref: float
+) -> tuple[str, bool]:
+    """``"NAME by H: H=1: a mm, ... (MixSTE: b mm). "`` and whether ``values`` fall strictly
+    as H grows (one value per entry of ``hypotheses``, in mm)."""
+    text = (
+        f"{name} by H: "
+        + ", ".join(f"H={h}: {_f(v)} mm" for h, v in zip(hypotheses, values, strict=True))
+        + f" (MixSTE: {_f(ref)} mm). "
+    )
+    return text, all(b < a for a, b in zip(values[:-1], values[1:], strict=True))
+
+
 def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
     """The shipped sampler against its MixSTE on the three metrics, at each H it ran."""
     ref = r.sampling_mixste
@@ -1413,7 +1426,6 @@ def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
     if all(math.isfinite(v) for v in errs) and len(errs) > 1:
         ref_mpjpe = metric(ref, "mpjpe")
         ahead = [v < ref_mpjpe for v in errs]
-        falls = all(b < a for a, b in zip(errs[:-1], errs[1:], strict=True))
         if all(ahead):
             where = "it is ahead of its MixSTE at every H."
         elif not any(ahead):
@@ -1426,11 +1438,10 @@ def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
                 + ", ".join(str(h) for h, a in zip(s.hypotheses, ahead, strict=True) if a)
                 + " only."
             )
+        text, falls = _by_hypotheses("MPJPE", s.hypotheses, errs, ref_mpjpe)
         lines += [
             "",
-            "MPJPE by H: "
-            + ", ".join(f"H={h}: {_f(v)} mm" for h, v in zip(s.hypotheses, errs, strict=True))
-            + f" (MixSTE: {_f(ref_mpjpe)} mm). "
+            text
             + (
                 "It falls as H grows (the mean of H hypotheses averages out part of their "
                 "independent sampling error), and "
@@ -1441,12 +1452,12 @@ def _shipped_vs_mixste(s: SamplingManifest, r: Results) -> list[str]:
         ]
     stds = [metric(r.sampling.get((s.shipped, h)), "segment_std") for h in s.hypotheses]
     if all(math.isfinite(v) for v in stds) and len(stds) > 1:
-        falls = all(b < a for a, b in zip(stds[:-1], stds[1:], strict=True))
+        text, falls = _by_hypotheses(
+            "Segment-length std", s.hypotheses, stds, metric(ref, "segment_std")
+        )
         lines += [
             "",
-            "Segment-length std by H: "
-            + ", ".join(f"H={h}: {_f(v)} mm" for h, v in zip(s.hypotheses, stds, strict=True))
-            + f" (MixSTE: {_f(metric(ref, 'segment_std'))} mm). "
+            text
             + (
                 "It falls as H grows: the bone-length variation comes from the individual "
                 "hypotheses, and their mean only averages it down."
