@@ -10,10 +10,10 @@
 # Runs (generation 2, sessions 5-7):
 #   mixste-cpu      the base MixSTE, from scratch; resumed in session 5 (val every 100) until it
 #                   converged on validation
-#   wrapper-cpu     = wrapper-cpu-mix-long (shipped until session 7) + fine-tune, no occlusion, on mixste-cpu
+#   wrapper-cpu     = wrapper-cpu-mix-long (shipped) + fine-tune, no occlusion, on mixste-cpu
 #   mixste-occ-P    = mixste-cpu (converged)          + fine-tune with occlusion pattern P
-#   wrapper-occ-P   = wrapper-cpu-mix-long (shipped until session 7) + fine-tune with pattern P, on mixste-occ-P
-#   (P = mix, the occlusion mixture: the pair shipped since session 7)
+#   wrapper-occ-P   = wrapper-cpu-mix-long (shipped) + fine-tune with pattern P, on mixste-occ-P
+#   ("shipped": until session 7. P = mix, the occlusion mixture, is the pair shipped since.)
 # so the comparisons in Table 4 and the matrices share one recipe and one base. Occlusion runs
 # validate under their own pattern (data.val_occlusion=train: fixed masks, the same at every
 # validation), so "converged" means on the data they are meant for.
