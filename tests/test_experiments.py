@@ -450,6 +450,11 @@ def test_shipped_vs_mixste_lines_follow_the_numbers():
     r.sampling[(warm.label(), 5)] = ev(101.0, 7.0)
     text = "\n".join(experiments._shipped_vs_mixste(s, r))
     assert "not ahead of its MixSTE at any H run here" in text
+    r.sampling[(warm.label(), 1)] = ev(98.0, 15.0)
+    r.sampling[(warm.label(), 5)] = ev(97.0, 7.0)
+    text = "\n".join(experiments._shipped_vs_mixste(s, r))
+    assert "ahead of its MixSTE from H=1 on" in text
+    r.sampling[(warm.label(), 5)] = ev(101.0, 7.0)
     r.sampling[(warm.label(), 1)] = ev(99.0, 15.0)
     text = "\n".join(experiments._shipped_vs_mixste(s, r))
     assert "MPJPE by H: H=1: 99.0 mm, H=5: 101.0 mm" in text
