@@ -412,7 +412,7 @@ def test_cache_keys_of_results_cached_before_the_start_options_still_match():
     """Evaluations cached before ``init``/``start_step`` existed keep their keys while those
     options are unset; setting them changes the key."""
     old_key = {k: v for k, v in asdict(EvalOptions(data_root="d")).items()
-               if k not in ("init", "start_step")}  # fmt: skip
+               if k not in ("init", "start_step", "family")}  # fmt: skip
     assert experiments.cache_options(EvalOptions(data_root="d")) == old_key
     warm = experiments.cache_options(EvalOptions(data_root="d", init="backbone", start_step=5))
     assert (warm["init"], warm["start_step"]) == ("backbone", 5)

@@ -55,7 +55,8 @@ def test_lift_sample_to_npz_and_json(tiny_ckpt, tmp_path, capsys):
 
 def test_lift_array_needs_image_size(tiny_ckpt, tmp_path, capsys):
     arr = tmp_path / "kp.npy"
-    np.save(arr, np.full((30, 17, 2), 500.0, dtype=np.float32))
+    xy = 500.0 + np.random.default_rng(0).uniform(-100, 100, (30, 17, 2))
+    np.save(arr, xy.astype(np.float32))
     assert (
         main(["lift", str(arr), "--checkpoint", str(tiny_ckpt), "-o", str(tmp_path / "o.npz")]) == 2
     )

@@ -11,7 +11,7 @@ from diffhpe.lifting import Lifter, blend_weights, window_starts
 class FrameLocal(nn.Module):
     """A deterministic per-frame 'lifter': (x, y) -> (x, y, 0)."""
 
-    def forward(self, x2d: torch.Tensor) -> torch.Tensor:
+    def forward(self, x2d: torch.Tensor, visible: torch.Tensor | None = None) -> torch.Tensor:
         return torch.cat([x2d, torch.zeros_like(x2d[..., :1])], dim=-1)
 
 
@@ -56,7 +56,8 @@ def test_lift_reproduces_a_frame_local_model_exactly_across_windows():
 def test_short_sequence_and_bad_input():
     cfg = load_config("tiny")
     lifter = Lifter(FrameLocal(), cfg)
-    out = lifter.lift(np.full((3, 17, 2), 500.0), (1000, 1000))
+    xy = 500.0 + np.random.default_rng(0).uniform(-100, 100, (3, 17, 2))
+    out = lifter.lift(xy, (1000, 1000))
     assert out.pose3d.shape == (3, 17, 3)
     with pytest.raises(ValueError, match=r"\(N, 17, 2\)"):
         lifter.lift(np.zeros((3, 16, 2)), (1000, 1000))

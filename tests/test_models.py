@@ -391,7 +391,7 @@ def test_wrapper_shapes_and_channel_check():
         J,
         3,
     )
-    with pytest.raises(ValueError, match="2 x backbone dim = 32"):
+    with pytest.raises(ValueError, match=r"2 x backbone dim \+ use_visibility = 32"):
         DiffHPEWrapper(MixSTE(tiny_mixste_cfg()), tiny_denoiser_cfg(in_channels=5))
 
 

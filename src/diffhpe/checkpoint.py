@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+
+# write_text_atomic is re-exported: training writes train_state.json through it.
+from diffhpe.safety import atomic_path, write_text_atomic  # noqa: F401
 
 
 def save_checkpoint(
@@ -32,29 +31,8 @@ def save_checkpoint(
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
     # clone: buffers shared between layers (e.g. one adjacency) must not alias on disk
     clean = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}
-    with _atomic_target(path) as tmp:
-        save_file(clean, tmp, metadata=meta)
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_target(path) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-
-
-@contextmanager
-def _atomic_target(path: Path) -> Iterator[str]:
-    """A temporary path beside ``path`` to write; renamed onto ``path`` only on success."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        save_file(clean, str(tmp), metadata=meta)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

@@ -4,16 +4,156 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 DEFAULT_DATA_ROOT = "../shared/data"
 DEFAULT_BENCHMARK = "data/open"
+LIFT_SUFFIXES = (".npz", ".json")  # diffhpe.lifting.save_result
+HTML_SUFFIXES = (".html", ".htm")  # diffhpe.viz.write_html
+SAVE_2D_SUFFIXES = (".npz", ".json")  # diffhpe.video.save_detections
+SAMPLING_FLAGS = (
+    ("-H/--hypotheses", "hypotheses"), ("--sampler", "sampler"), ("--steps", "steps"),
+    ("--eta", "eta"), ("--aggregation", "aggregation"), ("--clip-x0", "clip_x0"),
+    ("--init", "init"), ("--start-step", "start_step"),
+)  # fmt: skip
+
+# Library messages name Python arguments; on the command line, name the flags instead.
+_FLAG_TEXTS = (
+    (re.compile(r" ?\(image_size=\(width, height\)\)"), ""),
+    (re.compile(r"\bimage_size=\((\d+), (\d+)\)"), r"--image-size \1 \2"),
+    (re.compile(r"\bformat= one of\b"), "--format one of"),
+    (re.compile(r"\bformat='(\w+)'"), r"--format \1"),
+    (re.compile(r"\bscore_threshold:"), "--score-threshold:"),
+)
+
+
+def flag_names(text: str) -> str:
+    """``text`` with the Python argument names of diffhpe.formats replaced by the flags."""
+    for pattern, repl in _FLAG_TEXTS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("diffhpe")
+    except PackageNotFoundError:
+        from diffhpe import __version__
+
+        return __version__
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default (unless its text already says it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if "default" in text.lower():
+            return text
+        if action.nargs == 0:  # store_true
+            return f"{text} (default: off)"
+        return f"{text} (default: %(default)s)"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings on the command line: one clean line, ``warning: ...``."""
+    text = " ".join(flag_names(str(message)).split())
+    print(f"warning: {text}", file=file or sys.stderr)
+
+
+def _checkpoint_config(path: str | Path):  # noqa: ANN202 - RunConfig, imported lazily
+    """The run config inside a checkpoint, read without building the model."""
+    from diffhpe.checkpoint import read_metadata
+    from diffhpe.config import config_from_json
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    meta = read_metadata(path)
+    if "config" not in meta:
+        raise ValueError(f"{path}: checkpoint metadata lacks 'config'; not a diffhpe checkpoint")
+    return config_from_json(meta["config"], f"{path}:config")
+
+
+def _model_name(checkpoint: str | None) -> str:
+    return "the shipped model" if checkpoint in (None, "default") else str(checkpoint)
+
+
+def _resolve_checkpoint(checkpoint: str | None) -> Path:
+    """A checkpoint path; None or 'default': the shipped model."""
+    from diffhpe.lifting import pretrained_path
+
+    return pretrained_path() if checkpoint in (None, "default") else Path(checkpoint)
+
+
+def check_sampling_flags(args: argparse.Namespace, cfg=None, name: str = "") -> None:  # noqa: ANN001
+    """Sampling flags that would be ignored, or mean something else than they say, are
+    errors. Without ``cfg`` (the checkpoint's RunConfig) only the checks that need none."""
+    from diffhpe.safety import check_hypotheses
+
+    check_hypotheses(args.hypotheses)
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if args.sampler == "ddpm":
+        for flag in ("--steps", "--eta"):
+            if getattr(args, flag[2:], None) is not None:
+                raise ValueError(
+                    f"{flag} applies to ddim only: DDPM runs every step from its start; "
+                    f"drop {flag} or use --sampler ddim"
+                )
+    if args.init == "noise" and args.start_step is not None:
+        raise ValueError(
+            "--start-step applies to --init backbone only: from pure noise sampling starts at "
+            "step T-1; drop --start-step or use --init backbone"
+        )
+    if cfg is None:
+        return
+    given = [flag for flag, key in SAMPLING_FLAGS if getattr(args, key, None) is not None]
+    if getattr(args, "oracle", False):
+        given.append("--oracle")
+    if cfg.model.kind == "mixste":
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: {name} is a MixSTE (one deterministic pose, no sampling); "
+                "these flags would be ignored, drop them"
+            )
+        return
+    d = cfg.diffusion
+    sampler = args.sampler or d.sampler
+    init = args.init or d.init
+    if sampler == "ddpm":
+        for flag in ("--steps", "--eta"):
+            if getattr(args, flag[2:], None) is not None:
+                raise ValueError(
+                    f"{flag} applies to ddim only, and {name} samples with DDPM (every step); "
+                    f"drop {flag} or add --sampler ddim"
+                )
+    if args.start_step is not None and init == "noise":
+        raise ValueError(
+            f"--start-step applies to --init backbone only ({name} starts from noise); "
+            "add --init backbone or drop --start-step"
+        )
+    if args.init == "noise" and d.init != "noise" and args.sampler is None and args.steps is None:
+        raise ValueError(
+            f"--init noise alone keeps {name}'s sampler ({d.sampler.upper()} with "
+            f"{d.sample_steps} steps, tuned for its backbone start), which is not the paper's "
+            f"setting; add --sampler ddpm for the paper's (DDPM over all {d.num_steps} steps), "
+            "or --sampler ddim --steps K"
+        )
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
     from diffhpe.data.build import build_benchmark, format_summary
+    from diffhpe.safety import check_output_dir
 
+    check_output_dir(args.out, "--out")  # before rendering anything
     summary = build_benchmark(args.data_root, args.out, seed=args.seed, workers=args.workers)
     print(format_summary(summary))
     print(
@@ -23,12 +163,34 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_sample(args: argparse.Namespace) -> int:
-    from diffhpe.data.build import export_sample
+    import json
 
-    path = export_sample(
-        args.bench, args.subject, args.clip, args.camera, args.start, args.length, args.out
-    )
-    print(f"wrote {path}")
+    from diffhpe.cameras import CAMERA_IDS
+    from diffhpe.data.build import export_sample
+    from diffhpe.safety import atomic_path, check_output_path
+
+    bench = Path(args.bench)
+    inputs = [bench / "data_2d_open_det.npz", bench / "data_3d_open.npz", bench / "benchmark.json"]
+    check_output_path(args.out, "--out", (".npz",), inputs=inputs)
+    if args.camera not in CAMERA_IDS:
+        raise ValueError(f"--camera {args.camera}: not a camera id; expected one of {CAMERA_IDS}")
+    if args.start < 0 or args.length < 1:
+        raise ValueError(f"--start must be >= 0 and --length >= 1, got {args.start}, {args.length}")
+    try:
+        clips = json.loads(inputs[2].read_text(encoding="utf-8"))["clips"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(
+            f"--bench {bench}: cannot read benchmark.json ({e}); run `diffhpe data build`"
+        ) from None
+    if args.subject not in clips:
+        raise ValueError(f"--subject {args.subject}: not in {inputs[2]}; have {sorted(clips)}")
+    if args.clip not in clips[args.subject]:
+        raise ValueError(
+            f"--clip {args.clip}: {args.subject} has no such clip; have {sorted(clips[args.subject])}"
+        )
+    with atomic_path(args.out) as tmp:
+        export_sample(bench, args.subject, args.clip, args.camera, args.start, args.length, tmp)
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -61,10 +223,29 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from diffhpe.evaluation import EvalOptions, evaluate, format_report, write_summary
+    from diffhpe.safety import check_device, check_output_path
 
+    check_sampling_flags(args)
+    for flag, value, least in (("--batch-size", args.batch_size, 1), ("--stride", args.stride, 1),
+                               ("--window-stride", args.window_stride, 1),
+                               ("--max-windows", args.max_windows, 0)):  # fmt: skip
+        if value < least:
+            raise ValueError(f"{flag} must be >= {least}, got {value}")
+    checkpoint = _resolve_checkpoint(args.checkpoint)
+    if args.json:
+        check_output_path(args.json, "--json", (".json",), inputs=[checkpoint])
+    check_device(args.device, "--device")
+    cfg = _checkpoint_config(checkpoint)
+    check_sampling_flags(args, cfg, _model_name(args.checkpoint))
+    if args.data_kind and args.data_kind != cfg.data.kind and not args.data_root:
+        raise ValueError(
+            f"--data-kind {args.data_kind} needs --data-root: the checkpoint's data.root "
+            f"({cfg.data.root}) holds its own {cfg.data.kind!r} data"
+        )
     opts = EvalOptions(
         split=args.split,
         occlusion=args.occlusion,
+        family=args.family,
         hypotheses=args.hypotheses,
         sampler=args.sampler,
         steps=args.steps,
@@ -80,11 +261,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         window_stride=args.window_stride,
         max_windows=args.max_windows,
         data_root=args.data_root,
+        data_kind=args.data_kind,
         detector=args.detector,
         oracle=args.oracle,
         device=args.device,
     )
-    summary = evaluate(args.checkpoint, opts, progress=not args.quiet)
+    summary = evaluate(checkpoint, opts, progress=not args.quiet)
     print(format_report(summary))
     if args.json:
         write_summary(summary, args.json)
@@ -129,12 +311,15 @@ def _read_people(args: argparse.Namespace) -> list[dict]:
             ]
     from diffhpe.formats import read_keypoints
 
-    people = read_keypoints(
-        path,
-        format=args.format,
-        image_size=tuple(args.image_size) if args.image_size else None,
-        score_threshold=args.score_threshold,
-    )
+    try:
+        people = read_keypoints(
+            path,
+            format=args.format,
+            image_size=tuple(args.image_size) if args.image_size else None,
+            score_threshold=args.score_threshold,
+        )
+    except ValueError as e:
+        raise ValueError(flag_names(str(e))) from None
     out = []
     for k in people:
         name = path.stem if len(people) == 1 else f"{path.stem}_track{k.track_id}"
@@ -166,12 +351,21 @@ def _read_video(args: argparse.Namespace, path: Path) -> dict:
     else:
         det = load_detections(path)
     if args.save_2d:
-        print(f"wrote {save_detections(args.save_2d, det)}")
+        from diffhpe.safety import atomic_path
+
+        with atomic_path(args.save_2d) as tmp:
+            save_detections(tmp, det)
+        print(f"wrote {args.save_2d}")
     if not det.detected.any():
         raise ValueError(f"{path}: no person detected in any frame")
     k = det.to_keypoints2d(args.score_threshold)
     return {"xy": k.xy, "image_size": k.image_size, "mapping": k.mapping, "fps": k.fps,
             "name": path.stem, "gt3d": None, "format": k.source_format, "video": video}  # fmt: skip
+
+
+def _per_person(path: Path, name: str, many: bool) -> Path:
+    """The file of one person when the input has several: ``STEM_NAME.SUFFIX``."""
+    return path.with_name(f"{path.stem}_{name}{path.suffix}") if many else path
 
 
 def cmd_lift(args: argparse.Namespace) -> int:
@@ -181,7 +375,15 @@ def cmd_lift(args: argparse.Namespace) -> int:
 
     from diffhpe.inference import with_sampling
     from diffhpe.lifting import Lifter, save_result
+    from diffhpe.safety import (
+        atomic_path,
+        check_distinct_outputs,
+        check_keypoints,
+        check_lift_memory,
+        check_output_path,
+    )
     from diffhpe.video import VIDEO_SUFFIXES, is_video
+    from diffhpe.viz.render import VIDEO_SUFFIXES as RENDER_SUFFIXES
 
     if args.input == "sample":  # the bundled open test clip
         from importlib import resources
@@ -191,28 +393,51 @@ def cmd_lift(args: argparse.Namespace) -> int:
     src = Path(args.input)
     if args.save_2d and not is_video(src):
         raise ValueError(f"--save-2d: only for a video input {VIDEO_SUFFIXES}, got {src}")
-    people = _read_people(args)  # before loading the model: input errors come first
-    lifter = (
-        Lifter.from_checkpoint(args.checkpoint, compile=args.compile)
-        if args.checkpoint
-        else Lifter.from_pretrained(compile=args.compile)
-    )
-    lifter.diffusion = d = with_sampling(
-        lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps,
-        sampler=args.sampler, init=args.init, start_step=args.start_step,
-    )  # fmt: skip
+    # Flags and output paths first: nothing is read, loaded or lifted before they are fine.
+    if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
+        raise ValueError(f"--fps must be a number > 0, got {args.fps:g}")
+    if args.fps is not None and not (args.render or args.html):
+        raise ValueError("--fps applies to --render and --html only; add one or drop --fps")
+    check_sampling_flags(args)
     out = Path(args.output) if args.output else src.with_name(src.stem + "_3d.npz")
+    check_output_path(out, "-o/--output", LIFT_SUFFIXES, inputs=[src])
+    for flag, path, suffixes in (("--render", args.render, RENDER_SUFFIXES),
+                                 ("--html", args.html, HTML_SUFFIXES),
+                                 ("--save-2d", args.save_2d, SAVE_2D_SUFFIXES)):  # fmt: skip
+        if path:
+            check_output_path(path, flag, suffixes, inputs=[src])
+    check_distinct_outputs({"-o/--output": out, "--render": args.render, "--html": args.html,
+                            "--save-2d": args.save_2d})  # fmt: skip
+    checkpoint = _resolve_checkpoint(args.checkpoint)
+    cfg = _checkpoint_config(checkpoint)
+    check_sampling_flags(args, cfg, _model_name(args.checkpoint))
+
+    people = _read_people(args)  # before loading the model: input errors come first
     for person in people:
         if person["image_size"] is None:
             raise ValueError(
                 f"{src}: the image size is not in the file; pass --image-size WIDTH HEIGHT"
             )
+        check_keypoints(  # errors (and warnings) named by file, before the model loads
+            person["xy"], person["image_size"], name=f"{src}" if len(people) == 1
+            else f"{src} ({person['name']})",
+            size_name="--image-size" if args.image_size else f"{src}: the image size",
+        )  # fmt: skip
+    lifter = Lifter.from_checkpoint(checkpoint, compile=args.compile)
+    lifter.diffusion = d = with_sampling(
+        lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps,
+        sampler=args.sampler, init=args.init, start_step=args.start_step,
+    )  # fmt: skip
+    for person in people:  # memory of every person before lifting any
+        check_lift_memory(lifter, len(person["xy"]), fix="use fewer hypotheses (-H)")
+    many = len(people) > 1
+    for person in people:
         start = time.perf_counter()
-        res = lifter.lift(person["xy"], person["image_size"])
+        with warnings.catch_warnings():  # said above, named by file: not twice
+            warnings.filterwarnings("ignore", r"lift: in \d+ of \d+ frames", UserWarning)
+            res = lifter.lift(person["xy"], person["image_size"])
         seconds = time.perf_counter() - start
-        target = (
-            out if len(people) == 1 else out.with_name(f"{out.stem}_{person['name']}{out.suffix}")
-        )
+        target = _per_person(out, person["name"], many)
         meta = {
             "input": str(src),
             "input_mapping": person["mapping"],
@@ -227,7 +452,8 @@ def cmd_lift(args: argparse.Namespace) -> int:
                 "start_step": d.start_step,
             },  # fmt: skip
         }
-        save_result(target, res, meta)
+        with atomic_path(target) as tmp:  # a failure never leaves half a file
+            save_result(tmp, res, meta)
         n = len(res.pose3d)
         line = f"{person['name']}: {n} frames -> {target} (lifting {n / max(seconds, 1e-9):.1f} frames/s)"
         gt = person.get("gt3d")
@@ -246,27 +472,35 @@ def cmd_lift(args: argparse.Namespace) -> int:
                 w, h = person["image_size"]
                 extra = {"video_frames": read_frames(person["video"]),
                          "size": (2 * round(360 * w / h), 360)}  # fmt: skip
-            render(
-                args.render, res.pose3d, pose2d=person["xy"], image_size=person["image_size"],
-                uncertainty=res.uncertainty, gt3d=gt, fps=args.fps or person["fps"] or 25,
-                **extra,
-            )  # fmt: skip
-            print(f"rendered {args.render}")
+            picture = _per_person(Path(args.render), person["name"], many)
+            with atomic_path(picture) as tmp:
+                render(
+                    tmp, res.pose3d, pose2d=person["xy"], image_size=person["image_size"],
+                    uncertainty=res.uncertainty, gt3d=gt,
+                    fps=args.fps or person["fps"] or 25, **extra,
+                )  # fmt: skip
+            print(f"rendered {picture}")
         if args.html:
             from diffhpe.viz import write_html
 
-            write_html(
-                args.html, res.pose3d, pose2d=person["xy"], uncertainty=res.uncertainty,
-                gt3d=gt, fps=person["fps"] or 50,
-            )  # fmt: skip
-            print(f"wrote {args.html}")
+            page = _per_person(Path(args.html), person["name"], many)
+            with atomic_path(page) as tmp:
+                write_html(
+                    tmp, res.pose3d, pose2d=person["xy"], uncertainty=res.uncertainty,
+                    gt3d=gt, fps=args.fps or person["fps"] or 50,
+                )  # fmt: skip
+            print(f"wrote {page}")
     return 0
 
 
 def cmd_ship(args: argparse.Namespace) -> int:
     from diffhpe.evaluation import EvalOptions
+    from diffhpe.safety import check_hypotheses, check_output_dir
     from diffhpe.shipping import ship
 
+    check_hypotheses(args.hypotheses)
+    if args.out:
+        check_output_dir(args.out, "--out", inputs=[args.run])
     opts = EvalOptions(
         split="test", data_root=args.data_root, batch_size=args.batch_size, cameras=args.cameras
     )
@@ -285,7 +519,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from diffhpe.export import export_onnx
+    from diffhpe.safety import check_output_dir
 
+    check_output_dir(args.onnx, "--onnx")  # before tracing anything
     try:
         paths = export_onnx(args.checkpoint, args.onnx, batch=args.batch, opset=args.opset)
     except ImportError as e:  # onnxruntime missing: say how to install it
@@ -303,53 +539,89 @@ def _add_start_args(p: argparse.ArgumentParser, what: str = "") -> None:
         "--init",
         choices=["noise", "backbone"],
         default=None,
-        help=f"{what}start of sampling: pure noise at step T-1 (the paper) or the wrapper's "
-        "MixSTE estimate noised to --start-step (default: the checkpoint's)",
+        help=f"{what}start of sampling: pure noise at step T-1 (the paper's, with --sampler "
+        "ddpm) or the wrapper's MixSTE estimate noised to --start-step (default: the "
+        "checkpoint's)",
     )
     p.add_argument(
         "--start-step",
         type=int,
         default=None,
-        help=f"{what}0-based step the backbone start is noised to (with --init backbone)",
+        help=f"{what}0-based step the backbone start is noised to, with --init backbone "
+        "(default: the checkpoint's)",
+    )
+
+
+def _add_sampling_args(p: argparse.ArgumentParser) -> None:
+    """-H, --sampler, --steps: how many hypotheses and which reverse process."""
+    p.add_argument(
+        "--hypotheses",
+        "-H",
+        type=int,
+        default=None,
+        help="number of hypotheses H, averaged into the pose; their spread is the "
+        "uncertainty (1..1000; default: the checkpoint's)",
+    )
+    p.add_argument(
+        "--sampler",
+        choices=["ddpm", "ddim"],
+        default=None,
+        help="reverse process: ddpm runs every step, ddim --steps of them (default: the "
+        "checkpoint's)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="DDIM steps K, with --sampler ddim only (default: the checkpoint's)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from diffhpe.data.families import FAMILIES  # numpy only: torch stays unimported
+
+    fmt = {"formatter_class": DefaultsHelpFormatter}
     p = argparse.ArgumentParser(
         prog="diffhpe",
         description="Robust, coherent 3D human pose lifting with diffusion (DiffHPE).",
+        **fmt,
+    )
+    p.add_argument(
+        "--version", action="version", version=f"diffhpe {_version()}", help="print the version"
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = sub.add_parser("data", help="build and inspect datasets")
+    data = sub.add_parser("data", help="build and inspect datasets", **fmt)
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     b = data_sub.add_parser(
         "build",
         help="build the open benchmark from real motion capture",
         description="Render the open motion capture through the Human3.6M cameras into "
         "VideoPose3D-layout files (3D, exact 2D, detected 2D) and print a summary.",
+        **fmt,
     )
-    b.add_argument(
-        "--data-root",
-        default=DEFAULT_DATA_ROOT,
-        help="folder with the open mocap (default: %(default)s)",
-    )
-    b.add_argument("--out", default=DEFAULT_BENCHMARK, help="output folder (default: %(default)s)")
-    b.add_argument(
-        "--seed", type=int, default=0, help="seed of the detector noise (default: %(default)s)"
-    )
+    b.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="folder with the open mocap")
+    b.add_argument("--out", default=DEFAULT_BENCHMARK, help="output folder")
+    b.add_argument("--seed", type=int, default=0, help="seed of the detector noise")
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 2)")
     b.set_defaults(func=cmd_data_build)
     sm = data_sub.add_parser(
-        "sample", help="export a test clip's 2D (and 3D truth) as a small sample file"
+        "sample",
+        help="export a test clip's 2D (and 3D truth) as a small sample file",
+        description="Write one test clip of a built benchmark, seen by one camera, as a "
+        "plain .npz: detected 2D keypoints (pixels), image size, 3D truth (camera frame, "
+        "root-relative metres), frame rate and source. `diffhpe lift` reads it.",
+        **fmt,
     )
-    sm.add_argument("--bench", default=DEFAULT_BENCHMARK)
-    sm.add_argument("--subject", default="CMU03")
-    sm.add_argument("--clip", default="03_03")
-    sm.add_argument("--camera", default="60457274")
-    sm.add_argument("--start", type=int, default=0)
-    sm.add_argument("--length", type=int, default=400)
-    sm.add_argument("--out", default="src/diffhpe/assets/samples/cmu03_03_walk.npz")
+    sm.add_argument("--bench", default=DEFAULT_BENCHMARK, help="benchmark folder (data build)")
+    sm.add_argument("--subject", default="CMU03", help="test subject (performer)")
+    sm.add_argument("--clip", default="03_03", help="clip id of the subject")
+    sm.add_argument("--camera", default="60457274", help="Human3.6M camera id")
+    sm.add_argument("--start", type=int, default=0, help="first frame (50 Hz)")
+    sm.add_argument("--length", type=int, default=400, help="number of frames")
+    sm.add_argument(
+        "--out", default="src/diffhpe/assets/samples/cmu03_03_walk.npz", help="output .npz"
+    )
     sm.set_defaults(func=cmd_data_sample)
 
     t = sub.add_parser(
@@ -357,10 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="train MixSTE, DiffHPE-2D or DiffHPE-Wrapper",
         description="Train from a YAML preset or file, with key=value overrides "
         "(e.g. train.lr=1e-4 data.occlusion=mix). Runs under torchrun for DDP.",
+        **fmt,
     )
     t.add_argument("config", help="preset name (see `diffhpe presets`) or YAML file")
     t.add_argument("overrides", nargs="*", help="dotted key=value overrides")
-    t.add_argument("--out", help="output folder (overrides out_dir)")
+    t.add_argument("--out", help="output folder (default: the config's out_dir)")
     t.add_argument(
         "--resume", action="store_true", help="continue from OUT/last.safetensors exactly"
     )
@@ -371,37 +644,73 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser(
-        "evaluate", help="evaluate a checkpoint: every metric, per action and overall"
+        "evaluate",
+        help="evaluate a checkpoint: every metric, per action and overall",
+        description="Evaluate a checkpoint on a split of the open benchmark or of Human3.6M "
+        "(VideoPose3D-layout files): MPJPE, P-MPJPE, N-MPJPE, MPJVE and the coherence "
+        "metrics, per action and overall, in mm.",
+        **fmt,
     )
-    e.add_argument("checkpoint")
-    e.add_argument("--split", default="test")
-    e.add_argument("--occlusion", default="none", help="test-time occlusion pattern or mixture")
-    e.add_argument("--hypotheses", "-H", type=int, default=None, help="number of hypotheses H")
-    e.add_argument("--sampler", choices=["ddpm", "ddim"], default=None)
-    e.add_argument("--steps", type=int, default=None, help="DDIM steps K")
-    e.add_argument("--eta", type=float, default=None)
-    e.add_argument("--aggregation", choices=["mean", "median"], default=None)
+    e.add_argument(
+        "checkpoint", help="checkpoint (.safetensors), or 'default' for the shipped model"
+    )
+    e.add_argument("--split", default="test", help="split to evaluate")
+    e.add_argument(
+        "--occlusion", default="none",
+        help="test-time occlusion pattern or mixture, e.g. 'random', 'mix', "
+        "'missing:Neck/Nose' (a joint or group absent in every frame) (default: none)",
+    )  # fmt: skip
+    e.add_argument(
+        "--family", default="exact", choices=FAMILIES,
+        help="2D joint definitions fed to the model: the mocap joints, an MPII detector's "
+        "or a COCO detector's through the lift mapping (default: exact)",
+    )  # fmt: skip
+    _add_sampling_args(e)
+    e.add_argument(
+        "--eta", type=float, default=None, help="DDIM eta, 0 deterministic to 1 stochastic "
+        "(default: the checkpoint's)",
+    )  # fmt: skip
+    e.add_argument(
+        "--aggregation",
+        choices=["mean", "median"],
+        default=None,
+        help="how hypotheses combine (default: the checkpoint's)",
+    )
     e.add_argument(
         "--clip-x0",
         type=float,
         default=None,
-        help="clip predicted x0 to +-this (metres); 0 turns clipping off",
+        help="clip predicted x0 to +-this (metres); 0 turns clipping off (default: the "
+        "checkpoint's)",
     )
     _add_start_args(e)
-    e.add_argument("--batch-size", type=int, default=256)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--batch-size", type=int, default=256, help="windows per batch")
+    e.add_argument("--seed", type=int, default=0, help="seed of occlusions and sampling")
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")
     e.add_argument("--stride", type=int, default=1, help="keep every k-th frame")
     e.add_argument(
         "--window-stride", type=int, default=1, help="keep every k-th window (full frame rate)"
     )
-    e.add_argument("--max-windows", type=int, default=0, help="evaluate at most this many windows")
+    e.add_argument(
+        "--max-windows", type=int, default=0, help="evaluate at most this many windows (0: all)"
+    )
+    e.add_argument(
+        "--data-kind",
+        choices=["open", "h36m"],
+        default=None,
+        help="open benchmark or Human3.6M files data_3d_h36m.npz + data_2d_h36m_DETECTOR.npz "
+        "(default: the checkpoint's)",
+    )
     e.add_argument("--data-root", default=None, help="dataset folder (default: the checkpoint's)")
-    e.add_argument("--detector", default=None, help="2D file suffix, e.g. det or gt")
+    e.add_argument(
+        "--detector",
+        default=None,
+        help="2D file suffix, e.g. det, gt, cpn_ft_h36m_dbb (default: the checkpoint's)",
+    )
     e.add_argument("--oracle", action="store_true", help="also report the oracle-best upper bound")
-    e.add_argument("--device", default="cpu")
-    e.add_argument("--json", default=None, help="write the summary as JSON here")
-    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    e.add_argument("--json", default=None, help="write the summary as JSON here (default: none)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_evaluate)
 
     lf = sub.add_parser(
@@ -409,48 +718,73 @@ def build_parser() -> argparse.ArgumentParser:
         help="lift 2D keypoints (detector JSON, arrays, samples) or a video to 3D",
         description="Lift a 2D keypoint sequence to 3D with the shipped model (or --checkpoint). "
         "Writes .npz/.json with the 3D joints in metres (camera frame, root-relative) and the "
-        "per-joint uncertainty.",
+        "per-joint uncertainty. Output paths are checked before any work and written "
+        "atomically.",
+        **fmt,
     )
     lf.add_argument(
         "input",
-        help="keypoint file or folder (see diffhpe.formats), a diffhpe sample .npz, or a video "
-        "(.mp4 .avi .mov .mkv .webm: 2D by MediaPipe Pose, needs diffhpe[video])",
+        help="keypoint file or folder (see diffhpe.formats), a diffhpe sample .npz, 'sample' "
+        "(the bundled walk), or a video (.mp4 .avi .mov .mkv .webm: 2D by MediaPipe Pose, "
+        "needs diffhpe[video])",
     )
     lf.add_argument("-o", "--output", help="output .npz or .json (default: INPUT_3d.npz)")
     lf.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
     lf.add_argument("--format", default=None, help="input format (default: detected)")
-    lf.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), default=None)
-    lf.add_argument("--score-threshold", type=float, default=0.3)
-    lf.add_argument("--hypotheses", "-H", type=int, default=None)
-    lf.add_argument("--sampler", choices=["ddpm", "ddim"], default=None)
-    lf.add_argument("--steps", type=int, default=None)
+    lf.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        default=None,
+        help="width and height in pixels of the images the keypoints come from; needed when "
+        "the file does not say (default: the file's)",
+    )
+    lf.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.3,
+        help="keypoints with a lower confidence count as missing",
+    )
+    _add_sampling_args(lf)
     _add_start_args(lf)
     lf.add_argument(
         "--compile",
         action="store_true",
         help="torch.compile the denoiser (slow first batch; falls back with a warning)",
     )
-    lf.add_argument("--render", default=None, help="also render a picture: .gif, .mp4 or .png")
-    lf.add_argument("--html", default=None, help="also write an interactive offline .html viewer")
-    lf.add_argument("--fps", type=float, default=None, help="frame rate of the rendered video")
+    lf.add_argument(
+        "--render", default=None, help="also render a picture: .gif, .mp4 or .png (default: none)"
+    )
+    lf.add_argument(
+        "--html",
+        default=None,
+        help="also write an interactive offline .html viewer (default: none)",
+    )
+    lf.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="frame rate of --render and --html (default: the input's, else 25 and 50)",
+    )
     lf.add_argument(
         "--save-2d",
         default=None,
         metavar="PATH",
         help="video input: also save the detected 2D (.npz or MediaPipe .json) to lift again "
-        "later without re-detecting",
+        "later without re-detecting (default: none)",
     )
     lf.set_defaults(func=cmd_lift)
 
     sh = sub.add_parser(
-        "ship", help="put a trained wrapper run inside the package, with its model card"
+        "ship", help="put a trained wrapper run inside the package, with its model card", **fmt
     )
     sh.add_argument("run", help="the wrapper's run folder (best.safetensors, last.safetensors)")
     sh.add_argument(
         "--out", default=None, help="output folder (default: the package's assets/models)"
     )
-    sh.add_argument("--data-root", default=None)
-    sh.add_argument("--batch-size", type=int, default=256)
+    sh.add_argument("--data-root", default=None, help="dataset folder (default: the run's)")
+    sh.add_argument("--batch-size", type=int, default=256, help="windows per batch")
     sh.add_argument("--cameras", nargs="*", default=None, help="test cameras (default: all four)")
     sh.add_argument(
         "--sampler", choices=["ddpm", "ddim"], default=None, help="default sampler shipped"
@@ -467,7 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--clip-x0", type=float, default=None, help="default x0 clipping shipped (metres)"
     )
     _add_start_args(sh, "shipped ")
-    sh.add_argument("--quiet", action="store_true")
+    sh.add_argument("--quiet", action="store_true", help="no progress bar")
     sh.set_defaults(func=cmd_ship)
 
     ex = sub.add_parser(
@@ -476,13 +810,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write backbone.onnx + denoiser.onnx (diffusion models) or mixste.onnx, "
         "with export.json (tensor names and shapes, schedule, sampler settings), and check "
         "each graph against PyTorch in ONNX Runtime. Needs: pip install 'diffhpe[onnx]'.",
+        **fmt,
     )
     ex.add_argument(
         "checkpoint", nargs="?", default="default", help="checkpoint, or 'default' (shipped model)"
     )
     ex.add_argument("--onnx", required=True, metavar="OUT_DIR", help="output folder")
     ex.add_argument("--batch", type=int, default=1, help="example batch traced; B stays dynamic")
-    ex.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    ex.add_argument("--opset", type=int, default=17, help="ONNX opset")
     ex.set_defaults(func=cmd_export)
 
     from diffhpe.experiments import add_experiment_parser
@@ -497,11 +832,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning  # one clean line per warning, on this command only
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError, ImportError) as e:
-        print(f"diffhpe: error: {e}", file=sys.stderr)
+    except (ValueError, OSError, KeyError, ImportError) as e:
+        text = str(e) if not isinstance(e, KeyError) or not e.args else str(e.args[0])
+        print(f"diffhpe: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
+    except RecursionError:
+        print("diffhpe: error: the input is nested too deeply to read", file=sys.stderr)
+        return 2
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
+from diffhpe.data.families import parse_families
+
 
 @dataclass
 class DataConfig:
@@ -23,11 +25,17 @@ class DataConfig:
     kind: str = "open"  # "open" (diffhpe data build) or "h36m" (VideoPose3D files)
     root: str = "data/open"
     detector: str = "det"  # 2D file suffix: "det", "gt"; Human3.6M: "cpn_ft_h36m_dbb", ...
+    # More 2D files whose sequences join the training set (e.g. ["gt"] beside "det": each
+    # window then comes from exact or detected 2D); validation uses `detector` only.
+    train_extra_detectors: list[str] = field(default_factory=list)
     length: int = 27  # window length L
     train_split: str = "train"
     val_split: str = "validation"
     mirror: bool = True  # left/right mirror augmentation, p = 0.5
     occlusion: str = "none"  # training occlusion spec, see diffhpe.data.occlusion
+    # 2D joint-definition families drawn per training window, e.g. "exact:2,mpii:1,coco:1"
+    # (diffhpe.data.families); "exact": the mocap joints only.
+    families: str = "exact"
     val_cameras: list[str] | None = None  # None: all four
     val_stride: int = 1  # keep every k-th frame of validation sequences
     val_max_windows: int = 0  # 0: all validation windows
@@ -48,6 +56,7 @@ class MixSTEParams:
     attn_dropout: float = 0.0
     drop_path: float = 0.1
     in_channels: int = 2
+    mask_token: bool = False  # learned embedding for missing keypoints (models/mixste.py)
 
 
 @dataclass
@@ -67,7 +76,8 @@ class ModelConfig:
     mixste: MixSTEParams = field(default_factory=MixSTEParams)
     denoiser: DenoiserParams = field(default_factory=DenoiserParams)
     backbone: str | None = None  # wrapper: path of the trained MixSTE checkpoint
-    use_visibility: bool = False  # diffhpe2d: feed the visibility mask as a channel
+    # diffhpe2d and wrapper: feed the visibility mask to the denoiser as a channel
+    use_visibility: bool = False
 
 
 @dataclass
@@ -95,6 +105,18 @@ class TrainConfig:
     max_steps: int = 10000
     max_minutes: float = 0.0  # 0: no wall-time limit
     val_every: int = 500  # steps between validations
+    # Learning-rate schedule: "plateau" (halve on a validation plateau, paper section 4.2) or
+    # "cosine" (linear warm-up over warmup_steps, then cosine to min_lr at max_steps: a
+    # schedule planned for a compute budget, independent of a noisy validation curve).
+    schedule: str = "plateau"
+    warmup_steps: int = 0
+    # Windows per forward/backward pass; the batch's gradients are accumulated over
+    # batch_size / micro_batch passes (same update). 0: the whole batch at once. On CPU,
+    # passes of 32-64 windows keep activations in cache (~2x faster, less memory).
+    micro_batch: int = 0
+    # Training error beside validation: MPJPE on this many fixed training windows (eval
+    # mode, validation's 2D and occlusion), logged at every validation. 0: off.
+    train_eval_windows: int = 512
     plateau_factor: float = 0.5  # the paper's "factor of 2"
     plateau_patience: int = 10  # validations without improvement before lowering lr
     # Convergence on the validation split: stop after this many validations in a row without
@@ -154,6 +176,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ValueError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if tp is str:
+        # An integer is its decimal string: camera ids like `data.val_cameras=[54138969]`
+        # read as numbers from YAML and overrides. Bools and floats stay errors.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
         if not isinstance(value, str):
             raise ValueError(f"{where}: expected a string, got {value!r}")
         return value
@@ -268,6 +294,24 @@ def validate(cfg: RunConfig) -> None:
         raise ValueError(f"train.val_every must be >= 1, got {cfg.train.val_every}")
     if cfg.train.early_stop < 0:
         raise ValueError(f"train.early_stop must be >= 0 (0: off), got {cfg.train.early_stop}")
+    try:
+        parse_families(cfg.data.families)
+    except ValueError as e:
+        raise ValueError(f"data.families: {e}") from None
+    t = cfg.train
+    if t.schedule not in ("plateau", "cosine"):
+        raise ValueError(f"train.schedule must be 'plateau' or 'cosine', got {t.schedule!r}")
+    if t.warmup_steps < 0 or t.warmup_steps >= t.max_steps:
+        raise ValueError(
+            f"train.warmup_steps must be in 0..train.max_steps-1={t.max_steps - 1}, "
+            f"got {t.warmup_steps}"
+        )
+    if t.micro_batch < 0:
+        raise ValueError(f"train.micro_batch must be >= 0 (0: whole batch), got {t.micro_batch}")
+    if t.train_eval_windows < 0:
+        raise ValueError(
+            f"train.train_eval_windows must be >= 0 (0: off), got {t.train_eval_windows}"
+        )
 
 
 def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None:

@@ -17,12 +17,20 @@ from tqdm import tqdm
 
 from diffhpe.config import RunConfig
 from diffhpe.data.dataset import DataSource, load_sequences
+from diffhpe.data.families import apply_family, parse_families
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows
 from diffhpe.diffusion import oracle_best
 from diffhpe.inference import is_diffusion, make_sampler, predict, with_sampling
+from diffhpe.lifting import pretrained_path
 from diffhpe.metrics import MetricAccumulator, evaluate_batch, mpjpe_frames, to_table
 from diffhpe.models.factory import load_model
+from diffhpe.safety import (
+    check_device,
+    check_hypotheses,
+    check_sampling_memory,
+    write_text_atomic,
+)
 
 TABLE_METRICS = ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "symmetry_gap", "segment_std"]
 
@@ -31,6 +39,7 @@ TABLE_METRICS = ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "symmetry_gap", "segmen
 class EvalOptions:
     split: str = "test"
     occlusion: str = "none"
+    family: str = "exact"  # 2D joint definitions (diffhpe.data.families)
     hypotheses: int | None = None  # None: the checkpoint's config
     sampler: str | None = None
     steps: int | None = None
@@ -52,23 +61,59 @@ class EvalOptions:
     device: str = "cpu"
 
 
+def check_source(source: DataSource) -> None:
+    """Clear errors, naming the fix, for a data folder that does not match ``source``:
+    Human3.6M files read as the open benchmark, or a 2D file of another detector."""
+    root = source.root
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root {root} is not a folder (--data-root)")
+    if source.kind == "open" and not (root / "benchmark.json").exists():
+        if (root / "data_3d_h36m.npz").exists():
+            raise ValueError(
+                f"{root} holds Human3.6M files (data_3d_h36m.npz), not the open benchmark; "
+                "pass --data-kind h36m (EvalOptions(data_kind='h36m'))"
+            )
+    if not source.file_3d.exists():
+        hint = "; run `diffhpe data build`" if source.kind == "open" else ""
+        raise FileNotFoundError(
+            f"{root}: no {source.file_3d.name} (--data-kind {source.kind}){hint}"
+        )
+    if not source.file_2d.exists():
+        prefix = f"data_2d_{source.kind}_"
+        have = sorted(f.name[len(prefix) : -4] for f in root.glob(f"{prefix}*.npz"))
+        raise FileNotFoundError(
+            f"{root}: no {source.file_2d.name} for detector {source.detector!r}; "
+            f"available --detector: {', '.join(have) or 'none'}"
+        )
+
+
 def eval_windows(cfg: RunConfig, opts: EvalOptions) -> tuple[DataSource, EvalWindows]:
     """The data source (the checkpoint's unless ``opts`` names another) and the windows
-    ``opts`` selects from it (split, cameras, frame and window strides)."""
+    ``opts`` selects from it (split, cameras, frame and window strides). Camera ids may be
+    numbers (``54138969``) or strings."""
+    kind = opts.data_kind or cfg.data.kind
+    if kind not in ("open", "h36m"):
+        raise ValueError(f"data kind must be 'open' or 'h36m', got {kind!r} (--data-kind)")
     source = DataSource(
-        opts.data_kind or cfg.data.kind,
+        kind,
         Path(opts.data_root or cfg.data.root),
         opts.detector or cfg.data.detector,
     )
-    seqs = load_sequences(
-        source, opts.split, tuple(opts.cameras) if opts.cameras else None, opts.stride
-    )
+    check_source(source)
+    cameras = tuple(str(c) for c in opts.cameras) if opts.cameras else None
+    seqs = load_sequences(source, opts.split, cameras, opts.stride)
     return source, EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
 
 
 def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -> dict[str, Any]:
-    """Evaluate ``checkpoint``; returns a JSON-ready summary with per-action metrics (mm)."""
+    """Evaluate ``checkpoint`` (``"default"``: the shipped model); returns a JSON-ready
+    summary with per-action metrics (mm). Hypotheses and the memory of one batch are
+    checked (:mod:`diffhpe.safety`) before anything is sampled."""
     t0 = time.time()
+    if str(checkpoint) == "default":
+        checkpoint = pretrained_path()
+    check_device(opts.device, "device (--device)")
+    check_hypotheses(opts.hypotheses, "hypotheses (-H)")
     device = torch.device(opts.device)
     model, cfg = load_model(checkpoint, device)
     diff = with_sampling(
@@ -76,6 +121,13 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         eta=opts.eta, aggregation=opts.aggregation, clip_x0=opts.clip_x0, init=opts.init,
         start_step=opts.start_step,
     )  # fmt: skip
+    if is_diffusion(model):
+        check_sampling_memory(
+            diff.hypotheses, opts.batch_size, cfg.data.length, cfg.model.denoiser.channels,
+            device=opts.device, fix="use fewer hypotheses (-H) or a smaller --batch-size",
+        )  # fmt: skip
+    if parse_families(opts.family)[0] != (opts.family,):
+        raise ValueError(f"family: expected one 2D definition family, got {opts.family!r}")
     source, windows = eval_windows(cfg, opts)
     spec = OcclusionSpec.parse(opts.occlusion)
     gen_occ = torch.Generator().manual_seed(opts.seed)
@@ -93,7 +145,11 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
             break
         n = min(len(b["actions"]), limit - seen)
         seen += n
-        x2d, visible = occlude(b["x2d"][:n], spec, gen_occ, valid=b["valid"][:n])
+        x2d, visible = b["x2d"][:n], b["valid"][:n]
+        if opts.family != "exact":
+            fx, fv = apply_family(opts.family, x2d.numpy(), b["x3d"][:n].numpy(), visible.numpy())
+            x2d, visible = torch.from_numpy(fx), torch.from_numpy(fv)
+        x2d, visible = occlude(x2d, spec, gen_occ, valid=visible)
         x2d, visible = x2d.to(device), visible.to(device)
         target, mask = b["x3d"][:n].to(device), b["frame_mask"][:n].to(device)
         ts = time.time()
@@ -126,6 +182,7 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
             "stride": opts.stride,
             "window_stride": opts.window_stride,
         },  # fmt: skip
+        "family": opts.family,
         "occlusion_test": spec.to_string(),
         "occlusion_train": cfg.data.occlusion,
         "sampling": {
@@ -160,6 +217,8 @@ def format_report(summary: dict[str, Any]) -> str:
         f"{summary['model']} on {summary['split']} ({summary['frames']} frames), "
         f"test occlusion {summary['occlusion_test']}, train occlusion {summary['occlusion_train']}"
     )
+    if summary.get("family", "exact") != "exact":
+        head += f", 2D definitions {summary['family']}"
     if summary.get("sampling"):
         s = summary["sampling"]
         head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}, clip_x0 {s.get('clip_x0')}"
@@ -182,9 +241,8 @@ def format_report(summary: dict[str, Any]) -> str:
 
 
 def write_summary(summary: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    """Write the summary as JSON, atomically (temp file + rename)."""
+    write_text_atomic(path, json.dumps(summary, indent=1))
 
 
 @torch.inference_mode()

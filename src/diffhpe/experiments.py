@@ -667,13 +667,15 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
 
 # Options added after results were cached: left out of the key while unset (None keeps the
 # checkpoint's own setting, as before they existed), so older cached results stay valid.
-_LATER_OPTIONS = ("init", "start_step")
+# Options added after results were cached, with the value that means "as before": they
+# enter a cache key only when set otherwise, so the stored results keep their keys.
+_LATER_OPTIONS: dict[str, Any] = {"init": None, "start_step": None, "family": "exact"}
 
 
 def cache_options(opts: EvalOptions) -> dict[str, Any]:
     """The evaluation options as they enter a cache key."""
     d = asdict(opts)
-    return {k: v for k, v in d.items() if not (k in _LATER_OPTIONS and v is None)}
+    return {k: v for k, v in d.items() if not (k in _LATER_OPTIONS and v == _LATER_OPTIONS[k])}
 
 
 class Evaluator:

@@ -34,6 +34,7 @@ from diffhpe.diffusion import DDIMSampler, make_schedule
 from diffhpe.inference import is_diffusion
 from diffhpe.lifting import pretrained_path
 from diffhpe.models.factory import load_model
+from diffhpe.safety import atomic_path, check_output_dir, write_text_atomic
 from diffhpe.skeleton import JOINT_NAMES, NUM_JOINTS
 
 FORMAT = "diffhpe-onnx/1"
@@ -253,7 +254,7 @@ def export_model(
     require("onnx")  # the exporter writes the model through it
     if verify:
         require("onnxruntime")
-    out = Path(out_dir)
+    out = check_output_dir(out_dir, "out_dir (--onnx)")  # before tracing anything
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
     graphs = _graphs(model, cfg)
@@ -265,9 +266,9 @@ def export_model(
         # eval() on the module exported: torch.onnx.export restores the mode it finds, and
         # a wrapper left in training mode would switch the denoiser's dropout back on.
         graph.module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), atomic_path(path) as tmp:  # no half-written graph on failure
             _export_graph(
-                graph.module, graph.example(batch, g), path, graph.inputs, graph.outputs, opset
+                graph.module, graph.example(batch, g), tmp, graph.inputs, graph.outputs, opset
             )
         paths[name] = path
         if verify:
@@ -294,7 +295,7 @@ def export_model(
     if is_diffusion(model):
         spec["diffusion"] = _diffusion_info(cfg)
     paths["spec"] = out / "export.json"
-    paths["spec"].write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    write_text_atomic(paths["spec"], json.dumps(spec, indent=2))
     return paths
 
 

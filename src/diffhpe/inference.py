@@ -84,7 +84,7 @@ def predict(
     ``diff.init='backbone'`` every hypothesis starts from the wrapper's MixSTE estimate
     noised to ``diff.start_step``."""
     if not is_diffusion(model):
-        return Prediction(_root_relative(model(x2d)))
+        return Prediction(_root_relative(model(x2d, visible)))
     x_start = None
     if diff.init == "backbone":
         if not hasattr(model, "condition_and_estimate"):

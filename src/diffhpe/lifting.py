@@ -124,6 +124,9 @@ class Lifter:
     @torch.inference_mode()
     def lift(self, xy: np.ndarray, image_size: tuple[int, int]) -> LiftResult:
         """(N, 17, 2) pixels (NaN = missing) + (width, height) -> :class:`LiftResult`."""
+        from diffhpe.safety import check_lift_input  # one place: CLI, Python API and video
+
+        check_lift_input(self, xy, image_size)  # sizes, geometry, hypotheses, memory
         xy = np.asarray(xy, dtype=np.float64)
         if xy.ndim != 3 or xy.shape[1:] != (NUM_JOINTS, 2):
             raise ValueError(f"lift: keypoints must have shape (N, 17, 2), got {xy.shape}")

@@ -25,6 +25,7 @@ from diffhpe.hardware import environment
 from diffhpe.inference import with_sampling
 from diffhpe.lifting import PRETRAINED, Lifter
 from diffhpe.metrics import to_table
+from diffhpe.safety import write_text_atomic
 
 MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_BOUND_MARGIN = 1.25  # the card's bound on the sample: 25% above the measured MPJPE
@@ -118,8 +119,8 @@ def ship(
         "eval_seconds": round(time.time() - t0, 1),
         "command": ship_command(run, sampling or {}, opts.cameras),
     }
-    (out / "MODEL_CARD.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
-    (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
+    write_text_atomic(out / "MODEL_CARD.json", json.dumps(info, indent=1))
+    write_text_atomic(out / "MODEL_CARD.md", model_card(info))
     return info
 
 

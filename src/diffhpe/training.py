@@ -41,7 +41,14 @@ from diffhpe.checkpoint import (
     unprefixed,
     write_text_atomic,
 )
-from diffhpe.config import RunConfig, config_diff, config_from_json, config_to_json, to_dict
+from diffhpe.config import (
+    RunConfig,
+    TrainConfig,
+    config_diff,
+    config_from_json,
+    config_to_json,
+    to_dict,
+)
 from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows, PoseSequence, TrainWindows
@@ -87,6 +94,28 @@ def _mpjpe_loss(pred: Tensor, target: Tensor, frame_mask: Tensor) -> Tensor:
     return (err * m).sum() / m.sum().clamp(min=1)
 
 
+def cosine_factor(step: int, warmup: int, total: int, floor: float) -> float:
+    """LR multiplier at ``step``: linear warm-up over ``warmup`` steps to 1, then a cosine
+    from 1 down to ``floor`` at ``total`` steps (and ``floor`` after)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_lr_scheduler(opt: torch.optim.Optimizer, t: TrainConfig) -> Any:
+    """``train.schedule``: "plateau" (stepped with the validation MPJPE) or "cosine"
+    (warm-up then cosine to ``min_lr`` at ``max_steps``, stepped every training step)."""
+    if t.schedule == "cosine":
+        floor = min(1.0, t.min_lr / t.lr)
+        return torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: cosine_factor(step, t.warmup_steps, t.max_steps, floor)
+        )
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=t.plateau_factor, patience=t.plateau_patience, min_lr=t.min_lr
+    )
+
+
 def _load_split(
     cfg: RunConfig, split: str, cameras: list[str] | None = None, stride: int = 1
 ) -> list[PoseSequence]:
@@ -121,10 +150,7 @@ class Trainer:
         self.opt = torch.optim.Adam(
             self.params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay
         )
-        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.opt, mode="min", factor=cfg.train.plateau_factor,
-            patience=cfg.train.plateau_patience, min_lr=cfg.train.min_lr,
-        )  # fmt: skip
+        self.sched = make_lr_scheduler(self.opt, cfg.train)
         self.schedule = make_schedule(cfg.diffusion.schedule, cfg.diffusion.num_steps).to(
             self.device
         )
@@ -152,6 +178,7 @@ class Trainer:
         self._signalled: int | None = None  # a stop signal received during `fit`
         self.windows: TrainWindows | None = None
         self.val: EvalWindows | None = None
+        self.train_eval: EvalWindows | None = None  # fixed training windows (train_error)
         self.per_rank_batch = max(1, cfg.train.batch_size // self.dist.world)
         self.ddp_weight_diff: float | None = None
 
@@ -178,9 +205,27 @@ class Trainer:
     def load_data(self) -> None:
         d = self.cfg.data
         train = _load_split(self.cfg, d.train_split)
-        self.windows = TrainWindows(train, d.length, mirror=d.mirror, seed=self.cfg.train.seed)
+        self.windows = TrainWindows(
+            train + self._extra_train_sequences(), d.length, mirror=d.mirror,
+            seed=self.cfg.train.seed, families=d.families,
+        )  # fmt: skip
         val = _load_split(self.cfg, d.val_split, d.val_cameras, d.val_stride)
         self.val = EvalWindows(val, d.length)
+        n = self.cfg.train.train_eval_windows
+        # Training error: n fixed windows spread over every training clip (validation's
+        # cameras and 2D), in eval mode; the same windows at every validation.
+        self.train_eval = None
+        if n > 0:
+            seen = EvalWindows(_load_split(self.cfg, d.train_split, d.val_cameras), d.length)
+            self.train_eval = seen.every(max(1, len(seen) // n))
+
+    def _extra_train_sequences(self) -> list[PoseSequence]:
+        """Training sequences of the 2D files in ``data.train_extra_detectors``."""
+        seqs: list[PoseSequence] = []
+        for det in self.cfg.data.train_extra_detectors:
+            source = DataSource(self.cfg.data.kind, Path(self.cfg.data.root), det)
+            seqs += load_sequences(source, self.cfg.data.train_split)
+        return seqs
 
     # ----------------------------------------------------------- one step
     def train_step(self) -> float:
@@ -190,34 +235,61 @@ class Trainer:
         x2d, visible = x2d.to(self.device), visible.to(self.device)
         x3d, fmask = b["x3d"].to(self.device), b["frame_mask"].to(self.device)
         self.net.train()
-        if self.diffusion:
-            cond = self.model.condition(x2d, visible)
-            loss = training_loss(self.schedule, self.net, x3d, cond, self.gen, mask=fmask)
-        else:
-            loss = _mpjpe_loss(self.net(x2d), x3d, fmask)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        n = x2d.shape[0]
+        micro = self.cfg.train.micro_batch or n
+        total = 0.0
+        # Gradient accumulation: each pass's loss is weighted by its share of the batch,
+        # so the update equals the whole batch's (the MPJPE loss averages over frames).
+        for lo in range(0, n, micro):
+            sl = slice(lo, min(lo + micro, n))
+            if self.diffusion:
+                cond = self.model.condition(x2d[sl], visible[sl])
+                loss = training_loss(
+                    self.schedule, self.net, x3d[sl], cond, self.gen, mask=fmask[sl]
+                )
+                weight = (sl.stop - sl.start) / n
+            else:
+                loss = _mpjpe_loss(self.net(x2d[sl], visible[sl]), x3d[sl], fmask[sl])
+                weight = float(fmask[sl].sum()) / max(float(fmask.sum()), 1.0)
+            (loss * weight).backward()
+            total += float(loss.detach()) * weight
         if self.cfg.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.params, self.cfg.train.grad_clip)
         self.opt.step()
         self.step += 1
-        return float(loss.detach())
+        if self.cfg.train.schedule == "cosine":
+            self.sched.step()
+        return total
 
     # ----------------------------------------------------------- validation
     @torch.inference_mode()
     def validate(self) -> float:
         """Validation MPJPE (mm), identical on every process (computed on rank 0, broadcast)."""
+        assert self.val is not None
+        return self._windows_mpjpe(self.val, self.cfg.data.val_max_windows or len(self.val))
+
+    @torch.inference_mode()
+    def train_error(self) -> float | None:
+        """MPJPE (mm) on the fixed training windows (``train.train_eval_windows``), in eval
+        mode with validation's 2D, occlusion and sampler: beside :meth:`validate`, it says
+        whether the model fits its training data. None when off."""
+        if self.train_eval is None:
+            return None
+        return self._windows_mpjpe(self.train_eval, len(self.train_eval))
+
+    def _windows_mpjpe(self, windows: EvalWindows, limit: int) -> float:
+        """MPJPE (mm) over the first ``limit`` of ``windows`` (fixed sampling and occlusion
+        seeds: the same noise and masks at every call), broadcast from rank 0."""
         value = torch.zeros(1, dtype=torch.float64)
         if self.dist.main:
-            assert self.val is not None
             self.model.eval()
             gen = torch.Generator().manual_seed(1234)  # fixed: never touches training RNG
             occ_gen = torch.Generator().manual_seed(4321)  # the same masks at every validation
             sampler = make_sampler(self.cfg.diffusion, self.schedule) if self.diffusion else None
             total, count = 0.0, 0
-            limit = self.cfg.data.val_max_windows or len(self.val)
             seen = 0
-            for b in self.val.batches(max(1, self.cfg.train.batch_size)):
+            for b in windows.batches(max(1, self.cfg.train.batch_size)):
                 if seen >= limit:
                     break
                 n = min(len(b["actions"]), limit - seen)
@@ -302,10 +374,11 @@ class Trainer:
         # The saved scheduler state holds its settings too; the config in use wins, like
         # every other setting of a resumed run (its counters and current lr are kept).
         tc = self.cfg.train
-        self.sched.patience, self.sched.factor = tc.plateau_patience, tc.plateau_factor
-        self.sched.min_lrs = [tc.min_lr] * len(self.opt.param_groups)
-        if hasattr(self.sched, "default_min_lr"):
-            self.sched.default_min_lr = tc.min_lr
+        if tc.schedule == "plateau":
+            self.sched.patience, self.sched.factor = tc.plateau_patience, tc.plateau_factor
+            self.sched.min_lrs = [tc.min_lr] * len(self.opt.param_groups)
+            if hasattr(self.sched, "default_min_lr"):
+                self.sched.default_min_lr = tc.min_lr
         torch.set_rng_state(tensors["rng.torch"])
         self.gen.set_state(tensors["rng.gen"])
         self.data_rng.bit_generator.state = state["data_rng"]
@@ -413,25 +486,31 @@ class Trainer:
                             writer.add_scalar("train/windows_per_s", rate, self.step)
                 if self.step % cfg.val_every == 0 or self.step == cfg.max_steps:
                     val = self.validate()
-                    self.sched.step(val)
+                    train_err = self.train_error()
+                    if cfg.schedule == "plateau":
+                        self.sched.step(val)
                     improved = val < self.best
                     if improved:
                         self.best = val
-                    self.history.append(
-                        {"step": self.step, "val_mpjpe_mm": val, "time_s": time.time() - t_start}
-                    )
+                    rec = {"step": self.step, "val_mpjpe_mm": val, "time_s": time.time() - t_start}
+                    if train_err is not None:
+                        rec["train_mpjpe_mm"] = train_err
+                    self.history.append(rec)
                     if self.dist.main:
                         if improved:
                             self.save_best()
-                        log.write(
-                            json.dumps({"step": self.step, "val_mpjpe_mm": val, "best": self.best})
-                            + "\n"
-                        )
+                        line = {"step": self.step, "val_mpjpe_mm": val, "best": self.best}
+                        if train_err is not None:
+                            line["train_mpjpe_mm"] = train_err
+                        log.write(json.dumps(line) + "\n")
                         log.flush()
                         if writer:
                             writer.add_scalar("val/mpjpe_mm", val, self.step)
+                            if train_err is not None:
+                                writer.add_scalar("train/mpjpe_mm", train_err, self.step)
+                        seen = "" if train_err is None else f", train {train_err:.2f}"
                         bar.write(
-                            f"step {self.step}: val MPJPE {val:.2f} mm (best {self.best:.2f})"
+                            f"step {self.step}: val MPJPE {val:.2f} mm (best {self.best:.2f}){seen}"
                         )
                 minutes = (time.time() - t_start) / 60
                 self.stop_reason = self._stop_reason(minutes, start_step, stop_after)

@@ -15,6 +15,16 @@ The patterns come from Saadatnejad et al.'s TCD benchmark:
   T = 27, ~40 %) loses the right-leg keypoints.
 - ``consecutive_frames``: one run of round(5 T / 27) consecutive frames (5 at
   T = 27, ~20 %) loses every keypoint.
+
+Beyond the paper, absences that last the whole window, as real inputs have them (a
+detector without a nose or a head top, a limb out of view for a whole clip):
+
+- ``absent`` (training): every frame of the window loses one joint group drawn from
+  :data:`ABSENCE_DRAWS`: any single joint, a whole limb, a forearm or shin, the head
+  joints a detector family may lack, or one side of the body.
+- ``missing:NAME`` (testing): every frame loses the joint ``NAME`` (e.g.
+  ``missing:Neck/Nose``) or the group ``NAME`` of :data:`JOINT_GROUPS` (e.g.
+  ``missing:left_arm``), to measure what that absence costs.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from diffhpe.skeleton import LEFT_ARM, NUM_JOINTS, RIGHT_LEG
+from diffhpe.skeleton import JOINT_NAMES, LEFT_ARM, NUM_JOINTS, RIGHT_LEG
 
 PATTERNS: tuple[str, ...] = (
     "none",
@@ -34,8 +44,67 @@ PATTERNS: tuple[str, ...] = (
     "consecutive_right_leg",
     "consecutive_frames",
 )
+# Whole-window absences (not in the paper's mixture "mix"): see the module docstring.
+ABSENCE_PATTERNS: tuple[str, ...] = ("absent",)
+MISSING_PREFIX = "missing:"
+
+# Named joint groups (Human3.6M indices) for ``missing:NAME`` and ``absent``.
+JOINT_GROUPS: dict[str, tuple[int, ...]] = {
+    "left_arm": (11, 12, 13),
+    "right_arm": (14, 15, 16),
+    "left_leg": (4, 5, 6),
+    "right_leg": (1, 2, 3),
+    "left_forearm": (12, 13),
+    "right_forearm": (15, 16),
+    "left_shin": (5, 6),
+    "right_shin": (2, 3),
+    # What 2D detector families lack: MPII has no nose, some have no head top.
+    "head": (9, 10),
+    "left_side": (4, 5, 6, 11, 12, 13),
+    "right_side": (1, 2, 3, 14, 15, 16),
+}
+# ``absent`` draws one of these kinds per window (probabilities), then one member of
+# the kind uniformly: a single joint (any of the 17), a limb, a forearm or shin, the
+# head joints (or one of them), a side.
+ABSENCE_DRAWS: tuple[tuple[float, tuple[tuple[int, ...], ...]], ...] = (
+    (0.45, tuple((j,) for j in range(NUM_JOINTS))),
+    (0.15, tuple(JOINT_GROUPS[g] for g in ("left_arm", "right_arm", "left_leg", "right_leg"))),
+    (
+        0.15,
+        tuple(
+            JOINT_GROUPS[g] for g in ("left_forearm", "right_forearm", "left_shin", "right_shin")
+        ),
+    ),
+    (0.15, (JOINT_GROUPS["head"], (9,), (10,))),
+    (0.10, (JOINT_GROUPS["left_side"], JOINT_GROUPS["right_side"])),
+)
 # Patterns that name Human3.6M joints, hence need the 17-joint layout.
-_SKELETON_PATTERNS = ("left_arm_right_leg", "consecutive_right_leg")
+_SKELETON_PATTERNS = ("left_arm_right_leg", "consecutive_right_leg", "absent")
+
+
+def missing_joints(pattern: str) -> tuple[int, ...]:
+    """Joint indices of a ``missing:NAME`` pattern (a joint or a :data:`JOINT_GROUPS` name)."""
+    name = pattern[len(MISSING_PREFIX) :]
+    if name in JOINT_GROUPS:
+        return JOINT_GROUPS[name]
+    if name in JOINT_NAMES:
+        return (JOINT_NAMES.index(name),)
+    raise ValueError(
+        f"occlusion pattern {pattern!r}: unknown joint or group {name!r}; expected one of "
+        f"{JOINT_NAMES} or {tuple(JOINT_GROUPS)}"
+    )
+
+
+def _check_pattern(name: str, where: str) -> None:
+    if name.startswith(MISSING_PREFIX):
+        missing_joints(name)
+        return
+    if name not in PATTERNS + ABSENCE_PATTERNS:
+        raise ValueError(
+            f"{where}: unknown occlusion pattern {name!r}; expected one of "
+            f"{PATTERNS + ABSENCE_PATTERNS} or 'missing:JOINT' (a joint name or one of "
+            f"{tuple(JOINT_GROUPS)}), or 'mix'; weighted as 'name:weight,...'"
+        )
 
 
 @dataclass(frozen=True)
@@ -65,11 +134,7 @@ class OcclusionSpec:
         if not self.patterns:
             raise ValueError("OcclusionSpec.patterns: expected at least one pattern, got none")
         for name in self.patterns:
-            if name not in PATTERNS:
-                raise ValueError(
-                    f"OcclusionSpec.patterns: unknown occlusion pattern {name!r}; "
-                    f"expected one of {PATTERNS}"
-                )
+            _check_pattern(name, "OcclusionSpec.patterns")
         if len(set(self.patterns)) != len(self.patterns):
             raise ValueError(f"OcclusionSpec.patterns: repeated pattern in {self.patterns}")
         weights = self.weights if self.weights is not None else (1.0,) * len(self.patterns)
@@ -105,7 +170,9 @@ class OcclusionSpec:
 
         Accepted: one name (``"random"``), ``"mix"`` / ``"mixture"`` (all five patterns,
         ``none`` included, uniform), comma-separated names (uniform), or
-        ``"name:weight,..."`` (e.g. ``"random:1,consecutive_frames:2"``).
+        ``"name:weight,..."`` (e.g. ``"random:1,consecutive_frames:2"``). A
+        ``missing:NAME`` pattern takes its weight after a second colon
+        (``"missing:Neck/Nose:0.5"``).
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"occlusion spec: expected a non-empty string, got {text!r}")
@@ -115,12 +182,13 @@ class OcclusionSpec:
         names: list[str] = []
         weights: list[float] = []
         for item in text.split(","):
+            item = item.strip()
+            head = ""
+            if item.startswith(MISSING_PREFIX):
+                head, item = MISSING_PREFIX, item[len(MISSING_PREFIX) :]
             name, sep, weight = (part.strip() for part in item.partition(":"))
-            if name not in PATTERNS:
-                raise ValueError(
-                    f"occlusion spec {text!r}: unknown occlusion pattern {name!r}; expected "
-                    f"one of {PATTERNS} (or 'mix'), optionally weighted as 'name:weight,...'"
-                )
+            name = head + name
+            _check_pattern(name, f"occlusion spec {text!r}")
             names.append(name)
             if sep:
                 try:
@@ -191,7 +259,29 @@ def _missing(
             n, frames, run_length(spec.frames_run_fraction, frames), generator, device
         )
         return run[:, :, None].expand(n, frames, joints)
+    if pattern.startswith(MISSING_PREFIX):
+        sel = _joint_selector(missing_joints(pattern), joints, device)
+        return sel.expand(n, frames, joints).clone()
+    if pattern == "absent":
+        return _absent(n, frames, joints, generator, device)
     raise ValueError(f"unknown occlusion pattern {pattern!r}; expected one of {PATTERNS}")
+
+
+def _absent(
+    n: int, frames: int, joints: int, generator: torch.Generator | None, device: torch.device
+) -> Tensor:
+    """(n, T, J) bool: each window loses one group of :data:`ABSENCE_DRAWS` in every frame."""
+    groups = [g for _, members in ABSENCE_DRAWS for g in members]
+    # Probability of each group: its kind's probability shared among the kind's members.
+    probs = [p / len(members) for p, members in ABSENCE_DRAWS for _ in members]
+    table = torch.zeros(len(groups), joints, dtype=torch.bool, device=device)
+    for i, g in enumerate(groups):
+        table[i, list(g)] = True
+    weights = torch.tensor(probs, dtype=torch.float64, device=device)
+    if n == 0:
+        return torch.zeros(0, frames, joints, dtype=torch.bool, device=device)
+    pick = torch.multinomial(weights, n, replacement=True, generator=generator)
+    return table[pick][:, None, :].expand(n, frames, joints).clone()
 
 
 def sample_mask(
@@ -212,7 +302,9 @@ def sample_mask(
             f"sample_mask: expected batch >= 0, frames >= 1, joints >= 1, "
             f"got batch={batch}, frames={frames}, joints={joints}"
         )
-    if joints != NUM_JOINTS and any(p in _SKELETON_PATTERNS for p in spec.patterns):
+    if joints != NUM_JOINTS and any(
+        p in _SKELETON_PATTERNS or p.startswith(MISSING_PREFIX) for p in spec.patterns
+    ):
         raise ValueError(
             f"sample_mask: patterns {_SKELETON_PATTERNS} need the {NUM_JOINTS}-joint "
             f"Human3.6M skeleton, got joints={joints}"

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from diffhpe.data.families import apply_family, parse_families
 from diffhpe.skeleton import H36M, Skeleton, mirror_poses
 
 
@@ -128,7 +129,10 @@ class TrainWindows:
     A sequence of N >= L frames offers N - L + 1 starts (windows stay inside it), so
     sequences are drawn in proportion to their length. A sequence shorter than L
     offers one start, 0, and is edge-padded with ``frame_mask`` False on the padding.
-    With ``mirror``, each window is left/right mirrored with probability 0.5.
+    With ``mirror``, each window is left/right mirrored with probability 0.5. With
+    ``families`` (e.g. ``"exact:2,mpii:1,coco:1"``, see :mod:`diffhpe.data.families`),
+    each window's 2D is turned into one drawn detector family's joint definitions (the
+    3D targets stay the mocap joints).
     """
 
     def __init__(
@@ -138,8 +142,15 @@ class TrainWindows:
         mirror: bool = True,
         seed: int = 0,
         skeleton: Skeleton = H36M,
+        families: str = "exact",
     ) -> None:
         self.data = _Concatenated(sequences, length, "TrainWindows")
+        self.families, self.family_probs = parse_families(families)
+        if self.families != ("exact",) and self.data.joints != skeleton.num_joints:
+            raise ValueError(
+                f"TrainWindows: 2D definition families need {skeleton.num_joints}-joint "
+                f"poses, got J={self.data.joints}"
+            )
         if mirror and self.data.joints != skeleton.num_joints:
             raise ValueError(
                 f"TrainWindows: mirror needs {skeleton.num_joints}-joint poses to swap "
@@ -187,10 +198,18 @@ class TrainWindows:
             valid[flip] = valid[flip][..., self.skeleton.mirror_perm]
             # Negating a zeroed missing joint gives -0.0; keep it a plain 0.
             x2d[~valid] = 0.0
+        family = np.zeros(batch_size, dtype=np.int64)
+        if self.families != ("exact",):
+            family = rng.choice(len(self.families), size=batch_size, p=self.family_probs)
+            for k, name in enumerate(self.families):
+                sel = family == k
+                if name != "exact" and sel.any():
+                    x2d[sel], valid[sel] = apply_family(name, x2d[sel], x3d[sel], valid[sel])
         batch = _to_batch(x2d, x3d, valid, real)
         batch["seq_index"] = torch.from_numpy(seq)
         batch["start"] = torch.from_numpy(start)
         batch["mirrored"] = torch.from_numpy(flip)
+        batch["family"] = torch.from_numpy(family)  # index into self.families
         return batch
 
     def iterate(self, batch_size: int) -> Iterator[dict[str, Tensor]]:

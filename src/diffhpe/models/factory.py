@@ -66,8 +66,11 @@ def build_model(cfg: RunConfig, backbone: MixSTE | None = None) -> nn.Module:
                     f"but this run uses data.length={cfg.data.length}"
                 )
             backbone.backbone_run_config = bcfg  # type: ignore[attr-defined]
+        vis = cfg.model.use_visibility
         model = DiffHPEWrapper(
-            backbone, denoiser_config(cfg, DiffHPEWrapper.denoiser_in_channels(backbone))
+            backbone,
+            denoiser_config(cfg, DiffHPEWrapper.denoiser_in_channels(backbone, vis)),
+            use_visibility=vis,
         )
         # The wrapper's checkpoint carries its backbone's config, to rebuild it alone.
         model.backbone_run_config = getattr(backbone, "backbone_run_config", None)  # type: ignore[attr-defined]

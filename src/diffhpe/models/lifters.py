@@ -74,29 +74,36 @@ class DiffHPEWrapper(nn.Module):
 
     ``E2D = backbone.features(x2d)`` (no gradients, backbone always in eval mode) and
     ``E3D_t = w(x_t)`` with ``w`` a trainable linear ``3 -> D`` layer (eq. 10); the
-    denoiser sees ``concat([E3D_t, E2D])`` (2D channels). ``visible`` is accepted for the
-    shared interface and ignored: the backbone sees the (zeroed) 2D only.
+    denoiser sees ``concat([E3D_t, E2D])`` (2D channels). ``visible`` goes to the backbone
+    (used when it has a ``mask_token``) and, with ``use_visibility``, to the denoiser as
+    one more conditioning channel (``concat([E3D_t, E2D, visible])``, 2D + 1 channels), so
+    both networks know which keypoints are missing. Without either, missing keypoints
+    are zeros (the checkpoints trained before masks).
     ``state_dict`` includes the backbone, so a checkpoint is self-contained.
     """
 
-    def __init__(self, backbone: MixSTE, denoiser_cfg: DenoiserConfig) -> None:
+    def __init__(
+        self, backbone: MixSTE, denoiser_cfg: DenoiserConfig, use_visibility: bool = False
+    ) -> None:
         super().__init__()
         width = backbone.cfg.dim
-        if denoiser_cfg.in_channels != self.denoiser_in_channels(backbone):
+        self.use_visibility = use_visibility
+        expected = self.denoiser_in_channels(backbone, use_visibility)
+        if denoiser_cfg.in_channels != expected:
             raise ValueError(
-                f"DiffHPEWrapper: denoiser in_channels must be 2 x backbone dim = {2 * width}, "
-                f"got {denoiser_cfg.in_channels}"
+                f"DiffHPEWrapper: denoiser in_channels must be 2 x backbone dim "
+                f"+ use_visibility = {expected}, got {denoiser_cfg.in_channels}"
             )
         self.backbone = backbone
         self.backbone.requires_grad_(False)
         self.backbone.eval()
         self.embed_3d = nn.Linear(3, width)  # w_theta of eq. (10)
-        self.denoiser = GraphDenoiser(denoiser_cfg, cond_channels=width)
+        self.denoiser = GraphDenoiser(denoiser_cfg, cond_channels=width + int(use_visibility))
 
     @staticmethod
-    def denoiser_in_channels(backbone: MixSTE) -> int:
+    def denoiser_in_channels(backbone: MixSTE, use_visibility: bool = False) -> int:
         """The ``DenoiserConfig.in_channels`` this model needs with ``backbone``."""
-        return 2 * backbone.cfg.dim
+        return 2 * backbone.cfg.dim + int(use_visibility)
 
     def train(self, mode: bool = True) -> DiffHPEWrapper:
         """Set train/eval mode on the trainable parts; the frozen backbone stays in eval."""
@@ -104,15 +111,23 @@ class DiffHPEWrapper(nn.Module):
         self.backbone.eval()
         return self
 
-    def backbone_features(self, x2d: Tensor) -> Tensor:
-        """``(B, T, J, 2) -> (B, T, J, D)``: E2D of eq. (10), without gradients."""
+    def backbone_features(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor:
+        """``(B, T, J, 2), (B, T, J) bool | None -> (B, T, J, D)``: E2D of eq. (10),
+        without gradients."""
         with torch.no_grad():
-            return self.backbone.features(x2d)
+            return self.backbone.features(x2d, visible)
+
+    def _project(self, feats: Tensor, visible: Tensor | None) -> Tensor:
+        """``(B, T, J, D)`` features (+ the mask channel) -> the denoiser's condition."""
+        if self.use_visibility:
+            mask = feats.new_ones(feats.shape[:3]) if visible is None else visible.to(feats.dtype)
+            feats = torch.cat([feats, mask.unsqueeze(-1)], dim=-1)
+        return self.denoiser.project_condition(feats)
 
     def condition(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor:
         """``(B, T, J, 2), (B, T, J) bool | None -> (B, T, J, C)``."""
         _check_inputs(x2d, visible, "DiffHPEWrapper.condition")
-        return self.denoiser.project_condition(self.backbone_features(x2d))
+        return self._project(self.backbone_features(x2d, visible), visible)
 
     def condition_and_estimate(
         self, x2d: Tensor, visible: Tensor | None = None
@@ -121,9 +136,9 @@ class DiffHPEWrapper(nn.Module):
         the backbone: the warm start of ``diffusion.init='backbone'``."""
         _check_inputs(x2d, visible, "DiffHPEWrapper.condition_and_estimate")
         with torch.no_grad():
-            feats = self.backbone.features(x2d)
+            feats = self.backbone.features(x2d, visible)
             estimate = self.backbone.head(feats)
-        return self.denoiser.project_condition(feats), estimate
+        return self._project(feats, visible), estimate
 
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
         """``(B, T, J, 3), (B,), (B, T, J, C) -> eps_hat (B, T, J, 3)``."""

@@ -12,6 +12,12 @@ to 3D on every frame (``forward``). The paper's frozen conditioner is the defaul
 
 Windows shorter than ``num_frames`` use the first T rows of the temporal position
 embedding; longer ones raise ``ValueError``.
+
+Missing keypoints (``mask_token``): a joint whose ``visible`` flag is False gets a learned
+"missing" embedding in place of the embedding of its coordinates (as BERT's and MAE's
+mask tokens), so the network tells "missing" from "at the image centre", and its output
+does not depend on whatever coordinate sits under the mask. Without ``mask_token`` (the
+checkpoints trained before it) ``visible`` is ignored and missing joints are zeros.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class MixSTEConfig:
     dropout: float = 0.1
     attn_dropout: float = 0.0
     drop_path: float = 0.1
+    mask_token: bool = False  # learned embedding for missing keypoints (see module doc)
 
     def __post_init__(self) -> None:
         for name in ("num_joints", "in_channels", "dim", "depth", "heads", "num_frames"):
@@ -119,6 +126,8 @@ class MixSTE(nn.Module):
         cfg = MixSTEConfig() if cfg is None else cfg
         self.cfg = cfg
         self.joint_embed = nn.Linear(cfg.in_channels, cfg.dim)
+        # (D,) replaces the coordinate embedding of a missing joint (cfg.mask_token).
+        self.missing_embed = nn.Parameter(torch.zeros(cfg.dim)) if cfg.mask_token else None
         self.spatial_pos = nn.Parameter(torch.zeros(cfg.num_joints, cfg.dim))
         self.temporal_pos = nn.Parameter(torch.zeros(cfg.num_frames, cfg.dim))
         self.pos_drop = nn.Dropout(cfg.dropout)
@@ -132,9 +141,12 @@ class MixSTE(nn.Module):
         self.apply(_init_weights)
         nn.init.trunc_normal_(self.spatial_pos, std=0.02)
         nn.init.trunc_normal_(self.temporal_pos, std=0.02)
+        if self.missing_embed is not None:
+            nn.init.trunc_normal_(self.missing_embed, std=0.02)
 
-    def features(self, x2d: Tensor) -> Tensor:
-        """``(B, T, J, in_channels) -> (B, T, J, D)``: normalised features E2D (eq. 10)."""
+    def features(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor:
+        """``(B, T, J, in_channels), (B, T, J) bool | None -> (B, T, J, D)``: normalised
+        features E2D (eq. 10). ``visible`` None: every joint visible."""
         cfg = self.cfg
         if x2d.dim() != 4 or x2d.shape[2] != cfg.num_joints or x2d.shape[3] != cfg.in_channels:
             raise ValueError(
@@ -147,12 +159,24 @@ class MixSTE(nn.Module):
                 f"MixSTE: x2d has T={t} frames, expected 1 <= T <= num_frames={cfg.num_frames} "
                 "(the temporal position embedding has num_frames rows)"
             )
+        if visible is not None and tuple(visible.shape) != tuple(x2d.shape[:3]):
+            raise ValueError(
+                f"MixSTE: visible must be (B, T, J) = {tuple(x2d.shape[:3])}, "
+                f"got {tuple(visible.shape)}"
+            )
+        if self.missing_embed is None or visible is None:
+            visible = None  # nothing to mask: every joint goes through joint_embed
         chunk = windows_per_chunk(x2d, self.max_rows_per_chunk, self.training)
-        return run_in_chunks(self._features, chunk, x2d)
+        if visible is None:
+            return run_in_chunks(self._features, chunk, x2d)
+        return run_in_chunks(self._features, chunk, x2d, visible.to(torch.bool))
 
-    def _features(self, x2d: Tensor) -> Tensor:
+    def _features(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor:
         t = x2d.shape[1]
-        x = self.pos_drop(self.joint_embed(x2d) + self.spatial_pos)  # (B, T, J, D)
+        x = self.joint_embed(x2d)  # (B, T, J, D)
+        if visible is not None:
+            x = torch.where(visible[..., None], x, self.missing_embed)
+        x = self.pos_drop(x + self.spatial_pos)
         for i, (spatial, temporal) in enumerate(
             zip(self.spatial_blocks, self.temporal_blocks, strict=True)
         ):
@@ -163,9 +187,10 @@ class MixSTE(nn.Module):
             x = temporal(x).transpose(1, 2)
         return self.norm(x)
 
-    def forward(self, x2d: Tensor) -> Tensor:
-        """``(B, T, J, in_channels) -> (B, T, J, 3)``: 3D poses for every frame (seq2seq)."""
-        return self.head(self.features(x2d))
+    def forward(self, x2d: Tensor, visible: Tensor | None = None) -> Tensor:
+        """``(B, T, J, in_channels), (B, T, J) bool | None -> (B, T, J, 3)``: 3D poses for
+        every frame (seq2seq)."""
+        return self.head(self.features(x2d, visible))
 
 
 def _init_weights(m: nn.Module) -> None:

@@ -1,0 +1,376 @@
+"""Guards against silent wrong answers: input sanity, output paths, resource bounds.
+
+One place for the checks that every way in shares (``diffhpe lift``, the Python API
+:meth:`diffhpe.lifting.Lifter.lift`, video input):
+
+- **Input sanity** (:func:`check_image_size`, :func:`check_keypoints`): the image size
+  must be two finite numbers in ``MIN_IMAGE_SIDE..MAX_IMAGE_SIDE`` pixels; a sequence
+  with no visible keypoint, or whose visible keypoints coincide at one point in every
+  frame (e.g. all zeros), is refused. A frame whose visible keypoints lie mostly
+  (more than half) outside the image grown by ``OUTSIDE_MARGIN`` on every side is
+  flagged: more than half of the frames flagged is an error, fewer a warning.
+- **Output paths** (:func:`check_output_path`, :func:`check_output_dir`): checked
+  before any work (extension, a folder that exists or can be created and is writable,
+  not an input file); :func:`atomic_path` writes beside the target and renames.
+- **Resource bounds** (:func:`check_hypotheses`, :func:`check_sampling_memory`): at most
+  ``MAX_HYPOTHESES`` hypotheses, and the estimated memory of one batch of sampling
+  (``hypotheses x windows x frames x 17 joints x denoiser width x 4 bytes x
+  ACTIVATION_FACTOR``) at most ``MEMORY_FRACTION`` of the machine's memory (of the
+  GPU's for a CUDA device), refused before anything is allocated.
+
+Every check is vectorised numpy over the whole sequence (a few ms for 100,000 frames).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NUM_JOINTS = 17
+MIN_IMAGE_SIDE = 16  # pixels: below, no detector output is meaningful
+MAX_IMAGE_SIDE = 100_000  # pixels: above, the size is a unit or typing mistake
+OUTSIDE_MARGIN = 0.5  # a keypoint up to half the image size beyond an edge is still "near"
+MAX_HYPOTHESES = 1000  # -H ceiling: beyond, the mean/median no longer changes
+MEMORY_FRACTION = 0.75  # of the machine's memory (the GPU's for CUDA) one batch may take
+# Live float32 denoiser activations per (hypothesis, window, frame, joint, channel): the
+# shipped model's peak resident growth measured 3.9x (H=800) to 5.7x (H=200) of one such
+# tensor on the CPU; 6 keeps the estimate at or above what was measured.
+ACTIVATION_FACTOR = 6
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot (or must not) be written; raised before any work."""
+
+
+# ----------------------------------------------------------------------- input sanity
+def _num(v: Any) -> str:
+    return str(int(v)) if isinstance(v, (int, np.integer)) else f"{float(v):g}"
+
+
+def check_image_size(image_size: Any, name: str = "image_size") -> tuple[float, float]:
+    """``(width, height)`` as two finite numbers in ``MIN_IMAGE_SIDE..MAX_IMAGE_SIDE``
+    pixels, or a ValueError naming ``name``."""
+    if image_size is None:
+        raise ValueError(
+            f"{name} is required: the (width, height) in pixels of the image the keypoints are in"
+        )
+    try:
+        values = tuple(image_size)
+    except TypeError:
+        raise ValueError(f"{name} must be (width, height) in pixels, got {image_size!r}") from None
+    if len(values) != 2 or not all(
+        isinstance(v, (Real, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in values
+    ):
+        raise ValueError(
+            f"{name} must be two numbers (width, height) in pixels, got {image_size!r}"
+        )
+    w, h = (float(v) for v in values)
+    if not (math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+        raise ValueError(f"{name} must be two positive finite numbers, got {image_size!r}")
+    if min(w, h) < MIN_IMAGE_SIDE or max(w, h) > MAX_IMAGE_SIDE:
+        raise ValueError(
+            f"{name} {_num(values[0])}x{_num(values[1])} is not a plausible image size: each side "
+            f"must be in {MIN_IMAGE_SIDE}..{MAX_IMAGE_SIDE} pixels"
+        )
+    return w, h
+
+
+def check_keypoints(
+    xy: Any,
+    image_size: Any,
+    name: str = "keypoints",
+    size_name: str = "image_size",
+    stacklevel: int = 2,
+) -> np.ndarray:
+    """Check a ``(N, 17, 2)`` pixel sequence (NaN = missing) against its image size.
+
+    Returns the boolean ``(N,)`` mask of frames whose visible keypoints lie mostly
+    outside the image (with ``OUTSIDE_MARGIN``); warns about them when they are at most
+    half of the frames with a visible keypoint, raises ValueError when they are more.
+    Raises ValueError for a bad shape or image size, no visible keypoint at all, or
+    visible keypoints that coincide at one point in every frame.
+    """
+    arr = np.asarray(xy, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 2):
+        raise ValueError(f"{name}: keypoints must have shape (N, 17, 2), got {arr.shape}")
+    if len(arr) == 0:
+        raise ValueError(f"{name}: the sequence has no frames")
+    w, h = check_image_size(image_size, size_name)
+    visible = np.isfinite(arr).all(-1)  # (N, J)
+    count = visible.sum(-1)  # (N,)
+    framed = count > 0
+    if not framed.any():
+        raise ValueError(
+            f"{name}: no visible keypoint in any of the {len(arr)} frames (all missing, or "
+            "all below the score threshold)"
+        )
+    pts = np.where(visible[..., None], arr, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames without keypoints: NaN
+        spread = np.nanmax(pts, axis=1) - np.nanmin(pts, axis=1)  # (N, 2)
+    coincide = framed & (np.nan_to_num(spread, nan=0.0).max(-1) <= 1e-6 * max(w, h))
+    if coincide[framed].all():
+        where = arr[framed][0][visible[framed][0]][0]
+        raise ValueError(
+            f"{name}: in every frame all visible keypoints are the same point (e.g. "
+            f"({where[0]:g}, {where[1]:g}) px): not a person; check the input's coordinates"
+        )
+    mx, my = OUTSIDE_MARGIN * w, OUTSIDE_MARGIN * h
+    x, y = arr[..., 0], arr[..., 1]
+    with np.errstate(invalid="ignore"):
+        far = visible & ((x < -mx) | (x > w + mx) | (y < -my) | (y > h + my))
+    outside = framed & (2 * far.sum(-1) > count)
+    n_out, n_framed = int(outside.sum()), int(framed.sum())
+    if n_out:
+        first = ", ".join(str(i) for i in np.flatnonzero(outside)[:5])
+        more = ", ..." if n_out > 5 else ""
+        text = (
+            f"{name}: in {n_out} of {n_framed} frames most visible keypoints lie far outside "
+            f"the {w:g}x{h:g} image (beyond {OUTSIDE_MARGIN:.0%} of its size; frames "
+            f"{first}{more})"
+        )
+        if 2 * n_out > n_framed:
+            raise ValueError(f"{text}: wrong image size or coordinates in another unit?")
+        warnings.warn(f"{text}; their 3D is unreliable", UserWarning, stacklevel=stacklevel + 1)
+    return outside
+
+
+def check_lift_input(lifter: Any, xy: Any, image_size: Any) -> np.ndarray:
+    """The checks of :meth:`diffhpe.lifting.Lifter.lift`: :func:`check_keypoints`, then
+    the hypotheses and the memory of one batch of windows (diffusion models only)."""
+    outside = check_keypoints(xy, image_size, name="lift", stacklevel=3)
+    check_lift_memory(lifter, len(np.asarray(xy)))
+    return outside
+
+
+def check_lift_memory(
+    lifter: Any, frames: int, fix: str = "use fewer hypotheses or a smaller Lifter.batch_windows"
+) -> None:
+    """Hypotheses and the memory of one batch of ``lifter`` lifting ``frames`` frames
+    (diffusion models only; a MixSTE makes one pose per window)."""
+    model = getattr(lifter, "model", None)
+    if model is None or not hasattr(model, "condition"):
+        return
+    hyps = int(lifter.diffusion.hypotheses)
+    check_hypotheses(hyps, "hypotheses")
+    length, stride = int(lifter.length), int(lifter.stride)
+    windows = 1 if frames <= length else -(-(frames - length) // stride) + 1  # window_starts
+    check_sampling_memory(
+        hyps,
+        min(windows, int(lifter.batch_windows)),
+        length,
+        int(lifter.cfg.model.denoiser.channels),
+        device=getattr(lifter, "device", "cpu"),
+        fix=fix,
+    )
+
+
+# ----------------------------------------------------------------------- output paths
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _check_folder(folder: Path, flag: str, path: Path) -> None:
+    """``folder`` exists (or can be created) as a writable folder, else OutputPathError."""
+    existing = next((d for d in (folder, *folder.parents) if d.exists()), None)
+    if existing is None:  # pragma: no cover - the root always exists
+        raise OutputPathError(f"{flag} {path}: no existing folder above it")
+    blocker = next((d for d in (folder, *folder.parents) if d.exists() and not d.is_dir()), None)
+    if blocker is not None:
+        raise OutputPathError(f"{flag} {path}: {blocker} is a file, not a folder")
+    try:  # a real write: also right for ACLs, read-only mounts and root
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".diffhpe-write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputPathError(
+            f"{flag} {path}: cannot write in {existing} ({e.strerror or e})"
+        ) from None
+
+
+def check_output_path(
+    path: str | Path,
+    flag: str,
+    suffixes: Sequence[str] | None = None,
+    inputs: Iterable[str | Path | None] = (),
+) -> Path:
+    """Check an output file before any work: a suffix among ``suffixes`` (any when None),
+    not a folder, in a folder that exists or can be created and is writable, and not one
+    of ``inputs``. Returns ``Path(path)``; raises :class:`OutputPathError` naming ``flag``."""
+    p = Path(path).expanduser()
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise OutputPathError(
+            f"{flag} {p}: unsupported extension {p.suffix or '(none)'!r}; expected "
+            f"{' or '.join(suffixes)}"
+        )
+    if p.is_dir():
+        raise OutputPathError(f"{flag} {p}: is a folder; give a file name")
+    _check_folder(p.parent, flag, p)
+    for inp in inputs:
+        if inp is not None and _same_file(p, Path(inp).expanduser()):
+            raise OutputPathError(
+                f"{flag} {p}: is the input file; writing there would overwrite it"
+            )
+    return p
+
+
+def check_output_dir(path: str | Path, flag: str, inputs: Iterable[str | Path | None] = ()) -> Path:
+    """Check an output folder before any work: not a file, existing or creatable,
+    writable, and not one of ``inputs``. Raises :class:`OutputPathError` naming ``flag``."""
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise OutputPathError(f"{flag} {p}: is a file, not a folder")
+    _check_folder(p, flag, p)
+    for inp in inputs:
+        if inp is not None and _same_file(p, Path(inp).expanduser()):
+            raise OutputPathError(f"{flag} {p}: is an input folder; choose another output folder")
+    return p
+
+
+def check_distinct_outputs(paths: dict[str, str | Path | None]) -> None:
+    """No two flags (``{flag: path}``) name the same output file."""
+    seen: dict[Path, str] = {}
+    for flag, path in paths.items():
+        if path is None:
+            continue
+        key = Path(path).expanduser().resolve()
+        if key in seen:
+            raise OutputPathError(f"{flag} {path}: also given to {seen[key]}; one file each")
+        seen[key] = flag
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions a new file at ``path`` would get (an existing one keeps its own)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` with the same suffix (writers that choose the
+    format by suffix keep working); renamed onto ``path`` only when the block succeeds,
+    removed otherwise, so a failure never leaves half a file or clobbers the old one.
+
+    The file gets the permissions of the one it replaces, or the usual ``0o666 & ~umask``
+    for a new one (not ``mkstemp``'s private 0600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
+    )
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+# -------------------------------------------------------------------- resource bounds
+def check_hypotheses(hypotheses: int | None, flag: str = "-H/--hypotheses") -> None:
+    """``hypotheses`` (None: the checkpoint's) in ``1..MAX_HYPOTHESES``."""
+    if hypotheses is None:
+        return
+    if isinstance(hypotheses, bool) or not isinstance(hypotheses, (int, np.integer)):
+        raise ValueError(f"{flag} must be an integer, got {hypotheses!r}")
+    if not 1 <= hypotheses <= MAX_HYPOTHESES:
+        raise ValueError(
+            f"{flag} must be in 1..{MAX_HYPOTHESES} (diffhpe.safety.MAX_HYPOTHESES), "
+            f"got {hypotheses}"
+        )
+
+
+def memory_bytes(device: Any = "cpu") -> int | None:
+    """Total memory of ``device``: the GPU's for CUDA, else the machine's RAM (None when
+    unknown)."""
+    if str(device).startswith("cuda"):
+        try:
+            import torch
+
+            return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+        except Exception:  # noqa: BLE001 - unknown: no bound rather than a crash
+            return None
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def sampling_memory_bytes(hypotheses: int, windows: int, frames: int, channels: int) -> int:
+    """Estimated peak bytes of sampling one batch: every hypothesis of every window runs
+    through the denoiser at once (float32, ``ACTIVATION_FACTOR`` live activations)."""
+    return (
+        int(hypotheses) * int(windows) * int(frames) * NUM_JOINTS * max(int(channels), 3)
+        * 4 * ACTIVATION_FACTOR
+    )  # fmt: skip
+
+
+def check_sampling_memory(
+    hypotheses: int,
+    windows: int,
+    frames: int,
+    channels: int,
+    device: Any = "cpu",
+    fix: str = "use fewer hypotheses (-H) or a smaller batch (--batch-size)",
+) -> int:
+    """Refuse (ValueError) a batch whose :func:`sampling_memory_bytes` exceeds
+    ``MEMORY_FRACTION`` of :func:`memory_bytes`; returns the estimate."""
+    need = sampling_memory_bytes(hypotheses, windows, frames, channels)
+    total = memory_bytes(device)
+    if total is not None and need > MEMORY_FRACTION * total:
+        raise ValueError(
+            f"{hypotheses} hypotheses x {windows} windows of {frames} frames need an "
+            f"estimated {need / 2**30:.1f} GiB, more than {MEMORY_FRACTION:.0%} of the "
+            f"{total / 2**30:.1f} GiB of {'GPU ' if str(device).startswith('cuda') else ''}"
+            f"memory here (diffhpe.safety.MEMORY_FRACTION); {fix}"
+        )
+    return need
+
+
+def check_device(device: str, flag: str = "--device") -> None:
+    """A torch device that exists here: a clear error instead of torch's AssertionError."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"{flag} {device!r}: not a device (cpu, cuda, cuda:N): {e}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "torch is built without CUDA" if torch.version.cuda is None else "no GPU found"
+            raise ValueError(
+                f"{flag} {device}: CUDA is not available here ({why}); use --device cpu"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{flag} {device}: there are {torch.cuda.device_count()} CUDA device(s) here"
+            )
