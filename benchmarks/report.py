@@ -28,7 +28,12 @@ TARGET_LONG_FRAMES = 30000
 TARGET_TRAIN_RATIO = 1.5  # x the authors' (quoted) training throughput
 
 
-KNOWN = ("inference_speed", "long_sequence", "train_speed")
+TARGET_PEAK_SHARE = 0.40  # issue #16: paper-size training steps, share of the matmul peak
+TARGET_TRAIN_RSS_MB = 4 * 1024  # issue #16: peak RSS at batch 256
+PAPER_WIDTH = 64  # the paper's MixSTE dim and denoiser channels
+
+
+KNOWN = ("inference_speed", "long_sequence", "train_speed", "train_width")
 
 
 def load(paths: list[Path], skip_others: bool = False) -> list[dict[str, Any]]:
@@ -45,7 +50,7 @@ def load(paths: list[Path], skip_others: bool = False) -> list[dict[str, Any]]:
                 continue
             raise ValueError(
                 f"{path}: 'benchmark' must be one of {KNOWN} with 'rows'; not a result of "
-                "inference_speed.py, long_sequence.py or train_speed.py"
+                "inference_speed.py, long_sequence.py, train_speed.py or train_width.py"
             )
         doc["_file"] = path.name
         docs.append(doc)
@@ -205,6 +210,61 @@ def train_section(doc: dict[str, Any]) -> list[str]:
     return lines + table(header, body) + ["", engines, "", note, ""]
 
 
+def width_section(doc: dict[str, Any]) -> list[str]:
+    lines = ["## Training by width: `Trainer.train_step` (issue #16)", ""] + provenance(doc)
+    lines += [
+        f"Peak: a 2048 x 2048 fp32 matmul ran at {doc['matmul_peak_gflops']:.1f} GFLOP/s on "
+        f"{doc['environment']['threads']} threads in the same run.",
+        "",
+    ]
+    header = ["model", "width", "params", "batch", "micro-batch", "windows/s", "GFLOP/s"]
+    header += ["% of peak", "peak RSS (MiB)", "dropout"]
+    body = [
+        [
+            r["model"], str(r["width"]), f"{r['trainable_params']:,}", str(r["batch"]),
+            str(r["micro_batch"] or "whole"), fmt(r["windows_per_s"], 1),
+            fmt(r["gflops_per_s"], 1), fmt(100 * r["peak_share"], 1),
+            fmt(r["peak_rss_mb"], 0), "preset" if r["dropout"] is None else str(r["dropout"]),
+        ]
+        for r in doc["rows"]
+    ]  # fmt: skip
+    note = (
+        "FLOPs: `torch.utils.flop_counter` over one step (matmuls and attention, forward and "
+        "backward; the wrapper's includes its frozen MixSTE's forward). `mixste`: 8 pairs of "
+        "blocks (the paper's depth), 8 heads; `wrapper`: 16 denoiser blocks of that width on "
+        "an 8 x 64 MixSTE. Micro-batch: windows per forward/backward pass, the gradients of "
+        "the batch accumulated (`train.micro_batch`)."
+    )
+    return lines + table(header, body) + ["", note, ""]
+
+
+def width_targets(docs: list[dict[str, Any]], add: Any) -> None:
+    """Issue #16: paper-size steps at >= 40% of the peak, <= 4 GB at batch 256."""
+    for d in (d for d in docs if d["benchmark"] == "train_width"):
+        for model in ("mixste", "wrapper"):
+            rows = [r for r in d["rows"] if r["model"] == model and r["width"] == PAPER_WIDTH]
+            if not rows:
+                continue
+            best = max(rows, key=lambda r: r["peak_share"])
+            add(
+                f"paper-size {model} training step: >= {100 * TARGET_PEAK_SHARE:.0f}% of the "
+                "measured matmul peak",
+                f"{100 * best['peak_share']:.1f}% ({best['gflops_per_s']:.1f} GFLOP/s, batch "
+                f"{best['batch']}, micro-batch {best['micro_batch'] or 'whole'})",
+                best["peak_share"] >= TARGET_PEAK_SHARE,
+                f"`{d['_file']}`",
+            )
+            at256 = [r for r in rows if r["batch"] == 256]
+            if at256:
+                low = min(at256, key=lambda r: r["peak_rss_mb"])
+                add(
+                    f"paper-size {model} training at batch 256: peak RSS <= 4 GB",
+                    f"{low['peak_rss_mb']:,.0f} MiB (micro-batch {low['micro_batch'] or 'whole'})",
+                    low["peak_rss_mb"] <= TARGET_TRAIN_RSS_MB,
+                    f"`{d['_file']}`",
+                )
+
+
 def targets(docs: list[dict[str, Any]]) -> list[str]:
     """The issue #6 criteria, each with the measured number and where it comes from."""
     rows: list[list[str]] = []
@@ -284,6 +344,7 @@ def targets(docs: list[dict[str, Any]]) -> list[str]:
                     r["windows_per_s"] >= need,
                     f"`{d['_file']}`",
                 )
+    width_targets(docs, add)
     if not rows:
         return ["No result file holds the numbers the targets need.", ""]
     return table(["target", "measured", "status", "from"], rows) + [""]
@@ -338,6 +399,7 @@ python benchmarks/inference_speed.py --model paper --threads 2 --batch 1 16 64 \
     --settings mixste authors ddpm ddim-10-5 ddim-5-5
 python benchmarks/long_sequence.py --threads 2
 python benchmarks/train_speed.py --threads 2 --sizes paper cpu --batch 100 --engines fast reference
+python benchmarks/train_width.py --threads 2 --batch 64 256 --micro 0 32
 python benchmarks/report.py
 ```
 
@@ -359,8 +421,8 @@ def render(docs: list[dict[str, Any]], smoke: bool) -> str:
             "measurements.",
             "",
         ]
-    lines += ["## Targets of issue #6", ""] + targets(docs)
-    order = {"inference_speed": 0, "long_sequence": 1, "train_speed": 2}
+    lines += ["## Targets (issues #6 and #16)", ""] + targets(docs)
+    order = {"inference_speed": 0, "long_sequence": 1, "train_speed": 2, "train_width": 3}
     for doc in sorted(docs, key=lambda d: (order.get(d["benchmark"], 9), d["_file"])):
         if doc["benchmark"] == "inference_speed":
             lines += inference_section(doc)
@@ -368,6 +430,8 @@ def render(docs: list[dict[str, Any]], smoke: bool) -> str:
             lines += long_section(doc)
         elif doc["benchmark"] == "train_speed":
             lines += train_section(doc)
+        elif doc["benchmark"] == "train_width":
+            lines += width_section(doc)
     lines += [ENGINE, RERUN]
     return "\n".join(lines)
 

@@ -124,3 +124,27 @@ def test_build_small_subset_end_to_end(shared_data, tmp_path):
     # And the model-facing loader reads it.
     seqs = load_sequences(DataSource("open", out, "det"), "test")
     assert len(seqs) == 2 * 4 and all(abs(s.pose3d[:, 0]).max() == 0 for s in seqs)
+
+
+def test_build_with_virtual_cameras(shared_data, tmp_path):
+    """`data build --virtual-cameras N`: N drawn cameras per clip, stored in benchmark.json,
+    the same world poses as the Human3.6M build, and a loader that uses each view's camera."""
+    root = _small_root(shared_data, tmp_path / "data")
+    out = tmp_path / "virtual"
+    summary = build_benchmark(root, out, seed=0, workers=1, progress=False, virtual_cameras=3)
+    assert summary["virtual_cameras"]["per_clip"] == 3
+    assert "3 virtual cameras per clip" in format_summary(summary)
+    bench = json.loads((out / "benchmark.json").read_text())
+    recs = bench["clips"]["HDM_dg"]["HDM_dg_kickLFront1Reps_013"]["cameras"]
+    assert [r["id"] for r in recs] == ["v0", "v1", "v2"]
+    assert all(r["inside_share"] >= 0.98 for r in recs)
+    det, _ = load_2d(out / "data_2d_open_det.npz")
+    assert len(det["HDM_dg"]["HDM_dg_kickLFront1Reps_013"]) == 3
+    seqs = load_sequences(DataSource("open", out, "gt"), "test", ("v1",))
+    assert len(seqs) == 2 and {s.camera for s in seqs} == {"v1"}
+    # Deterministic cameras: a second build draws the same ones.
+    again = build_benchmark(root, tmp_path / "v2", seed=0, workers=1, progress=False,
+                            virtual_cameras=3)  # fmt: skip
+    assert again["clips"]["HDM_dg"]["HDM_dg_kickLFront1Reps_013"]["cameras"] == recs
+    with pytest.raises(ValueError, match="virtual_cameras must be >= 0"):
+        build_benchmark(root, tmp_path / "v3", virtual_cameras=-1)

@@ -28,6 +28,9 @@ class DataConfig:
     # More 2D files whose sequences join the training set (e.g. ["gt"] beside "det": each
     # window then comes from exact or detected 2D); validation uses `detector` only.
     train_extra_detectors: list[str] = field(default_factory=list)
+    # More benchmark folders (same kind) whose training split joins the training set, with
+    # `detector` and `train_extra_detectors`, e.g. ["data/open-virtual"] (virtual cameras).
+    train_extra_roots: list[str] = field(default_factory=list)
     length: int = 27  # window length L
     train_split: str = "train"
     val_split: str = "validation"
@@ -36,6 +39,9 @@ class DataConfig:
     # 2D joint-definition families drawn per training window, e.g. "exact:2,mpii:1,coco:1"
     # (diffhpe.data.families); "exact": the mocap joints only.
     families: str = "exact"
+    # Probability that a training window gets one gross detector error (limb swaps and
+    # snaps, lost hands, head failures, crouch noise: diffhpe.data.hard_errors). 0: off.
+    hard_errors: float = 0.0
     val_cameras: list[str] | None = None  # None: all four
     val_stride: int = 1  # keep every k-th frame of validation sequences
     val_max_windows: int = 0  # 0: all validation windows
@@ -298,6 +304,8 @@ def validate(cfg: RunConfig) -> None:
         parse_families(cfg.data.families)
     except ValueError as e:
         raise ValueError(f"data.families: {e}") from None
+    if not 0.0 <= cfg.data.hard_errors <= 1.0:
+        raise ValueError(f"data.hard_errors must be in [0, 1], got {cfg.data.hard_errors}")
     t = cfg.train
     if t.schedule not in ("plateau", "cosine"):
         raise ValueError(f"train.schedule must be 'plateau' or 'cosine', got {t.schedule!r}")

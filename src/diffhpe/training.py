@@ -207,7 +207,7 @@ class Trainer:
         train = _load_split(self.cfg, d.train_split)
         self.windows = TrainWindows(
             train + self._extra_train_sequences(), d.length, mirror=d.mirror,
-            seed=self.cfg.train.seed, families=d.families,
+            seed=self.cfg.train.seed, families=d.families, hard_errors=d.hard_errors,
         )  # fmt: skip
         val = _load_split(self.cfg, d.val_split, d.val_cameras, d.val_stride)
         self.val = EvalWindows(val, d.length)
@@ -220,11 +220,19 @@ class Trainer:
             self.train_eval = seen.every(max(1, len(seen) // n))
 
     def _extra_train_sequences(self) -> list[PoseSequence]:
-        """Training sequences of the 2D files in ``data.train_extra_detectors``."""
+        """Training sequences of ``data.train_extra_detectors`` (2D files beside
+        ``data.detector``) and of ``data.train_extra_roots`` (more benchmark folders, with
+        ``data.detector`` and the extra detectors)."""
+        d = self.cfg.data
         seqs: list[PoseSequence] = []
-        for det in self.cfg.data.train_extra_detectors:
-            source = DataSource(self.cfg.data.kind, Path(self.cfg.data.root), det)
-            seqs += load_sequences(source, self.cfg.data.train_split)
+        for root in [d.root, *d.train_extra_roots]:
+            dets = (
+                d.train_extra_detectors
+                if root == d.root
+                else [d.detector, *d.train_extra_detectors]
+            )
+            for det in dets:
+                seqs += load_sequences(DataSource(d.kind, Path(root), det), d.train_split)
         return seqs
 
     # ----------------------------------------------------------- one step

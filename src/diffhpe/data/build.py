@@ -15,6 +15,22 @@ the same four cameras for every subject; train clips cycle through the extrinsic
 S1, S5, S6, S7, S8 (Human3.6M's training subjects), validation clips use S9 and test
 clips S11, so the test views are calibrations no training clip was rendered with.
 
+Split file (``diffhpe data build --splits FILE``, ``build_benchmark(splits=...)``):
+another partition of the folders found, e.g. a new test set. YAML or JSON, each split a
+list of names; an absent split is empty::
+
+    train: [CMU01, CMU02, cmu_bvh_daz/08, HDM_bd]  # subjects or folders
+    validation: [CMU14]
+    test: [CMU03, "HDM_dg_kickLFront1Reps_013"]  # clip ids pick single clips
+
+A name is a subject (``CMU03``, ``HDM_dg``, ``CMU131``), a folder under the data root
+(``cmu_asfamc/03``, ``hdm05/dg``, ``cmu_bvh_daz/14``, ``cmu_bvh_131``), a clip id
+(``03_01``) or ``SUBJECT/CLIP``. Unknown names are errors listing the subjects and
+folders found; a clip may be in one split only, and a subject's clips all in the same
+split (the benchmark splits by person). Clips found but in no split are skipped and
+reported (``skipped`` in ``benchmark.json`` and the printed summary), with the
+protocol too. Quote clip ids in YAML (``'03_01'``), which would read them as numbers.
+
 Outputs, in the VideoPose3D layout (subjects are performers, e.g. ``CMU01``,
 ``HDM_dg``; actions are clip ids):
 
@@ -33,16 +49,17 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from diffhpe.cameras import CAMERA_IDS, capture_volume_center, load_cameras
+from diffhpe.cameras import CAMERA_IDS, Camera, capture_volume_center, load_cameras
 from diffhpe.data.noise import DetectorNoiseModel, compare_table, noise_statistics, noise_targets
+from diffhpe.data.virtual import MIN_INSIDE, SETUPS, sample_virtual_camera
 from diffhpe.io.mocap import load_motion
 from diffhpe.io.videopose3d import save_2d, save_3d
 
@@ -61,6 +78,7 @@ EXTRINSICS: dict[str, tuple[str, ...]] = {
     "test": ("S11",),
 }
 NOISE_JSON = Path("detector_noise") / "stacked_hourglass_h36m.json"
+VIRTUAL_SEED = 2024  # seed of the drawn virtual cameras (fixed: a comparable test split)
 AC_MIN_FRAMES = 1000
 SUMMARY_KEYS = [
     "median_err_excl_px", "mean_err_excl_head_spine_px", "f20_excl", "f50_excl",
@@ -103,26 +121,23 @@ def _cmu_index(root: Path) -> dict[str, str]:
     return names
 
 
-def discover_clips(root: str | Path) -> list[Clip]:
-    """Every clip of the protocol found under ``root`` (``../shared/data``), sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"data root {root} does not exist (expected ../shared/data)")
+def discover_clips(
+    root: str | Path, splits: str | Path | Mapping[str, Sequence[str]] | None = None
+) -> list[Clip]:
+    """Every clip of the protocol (or of a split file, see :func:`plan_clips`) found
+    under ``root`` (``../shared/data``), sorted."""
+    return plan_clips(root, splits)[0]
+
+
+def _find_clips(root: Path) -> list[tuple[Clip, str]]:
+    """Every motion clip under ``root`` with its folder (relative, e.g. ``cmu_asfamc/01``);
+    ``split`` is left empty."""
     index = _cmu_index(root)
-    clips: list[Clip] = []
+    found: list[tuple[Clip, str]] = []
 
     def add(subject: str, clip_id: str, path: Path, asf: Path | None, action: str) -> None:
-        if subject in {s for ss in SPLITS.values() for s in ss}:
-            clips.append(
-                Clip(
-                    subject,
-                    clip_id,
-                    str(path),
-                    str(asf) if asf else None,
-                    split_of(subject),
-                    action,
-                )
-            )
+        clip = Clip(subject, clip_id, str(path), str(asf) if asf else None, "", action)
+        found.append((clip, path.parent.relative_to(root).as_posix()))
 
     for d in sorted((root / "cmu_asfamc").glob("*")):
         asfs = sorted(d.glob("*.asf"))
@@ -147,9 +162,138 @@ def discover_clips(root: str | Path) -> list[Clip]:
             add(f"CMU{d.name}", bvh.stem, bvh, None, index.get(bvh.stem, "unknown"))
     for bvh in sorted((root / "cmu_bvh_131").glob("*.bvh")):
         add("CMU131", bvh.stem, bvh, None, index.get(bvh.stem, "unknown"))
+    return found
+
+
+def read_split_file(path: str | Path) -> dict[str, list[str]]:
+    """A split file (YAML, or JSON): ``{train: [...], validation: [...], test: [...]}``
+    naming subjects (``CMU03``, ``HDM_dg``), folders (``cmu_asfamc/03``, ``hdm05/dg``) or
+    clip ids (``03_01``, ``CMU03/03_01``); an absent split is empty. Names must be strings
+    (quote ``'03_01'`` in YAML, which would read it as a number)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"split file {path}: cannot read it ({e})") from None
+    try:
+        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        why = " ".join(str(e).split())
+        raise ValueError(
+            f"split file {path}: not valid {path.suffix[1:] or 'YAML'} ({why})"
+        ) from None
+    return check_splits(doc, f"split file {path}")
+
+
+def check_splits(doc: object, where: str = "splits") -> dict[str, list[str]]:
+    """``{split: [names]}`` with the known split names and string names, else ValueError."""
+    if not isinstance(doc, Mapping):
+        raise ValueError(
+            f"{where}: expected a mapping {{train: [...], validation: [...], test: [...]}}, "
+            f"got {type(doc).__name__}"
+        )
+    unknown = [str(k) for k in doc if k not in SPLITS]
+    if unknown:
+        raise ValueError(f"{where}: unknown splits {unknown}; expected some of {list(SPLITS)}")
+    out: dict[str, list[str]] = {}
+    for split in SPLITS:
+        names = doc.get(split) or []
+        if isinstance(names, str) or not isinstance(names, Sequence):
+            raise ValueError(f"{where}: '{split}' must be a list of names, got {names!r}")
+        for i, name in enumerate(names):
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError(
+                    f"{where}: {split}[{i}] = {name!r} is not a name; write subjects, folders "
+                    "and clip ids as strings (in YAML quote them, e.g. '03_01')"
+                )
+        out[split] = [n.strip().strip("/") for n in names]
+    if not any(out.values()):
+        raise ValueError(f"{where}: every split is empty")
+    return out
+
+
+def _assign_from_file(
+    found: list[tuple[Clip, str]], splits: dict[str, list[str]], where: str, root: Path
+) -> None:
+    """Set each found clip's split from the split file's names (in place)."""
+    unknown: list[str] = []
+    for split, names in splits.items():
+        for name in names:
+            hits = [
+                (c, folder)
+                for c, folder in found
+                if name in (c.subject, folder, c.clip_id, f"{c.subject}/{c.clip_id}")
+            ]
+            if not hits:
+                unknown.append(name)
+            for c, _ in hits:
+                if c.split and c.split != split:
+                    raise ValueError(
+                        f"{where}: {c.subject}/{c.clip_id} is in both {c.split!r} and "
+                        f"{split!r} ({name!r}); each clip goes in one split"
+                    )
+                c.split = split
+    if unknown:
+        subjects = sorted({c.subject for c, _ in found})
+        folders = sorted({f for _, f in found})
+        raise ValueError(
+            f"{where}: unknown names {unknown}: no such subject, folder or clip id under "
+            f"{root}; subjects found: {subjects}; folders: {folders} (or a clip id such as "
+            f"{found[0][0].clip_id!r})"
+            if found
+            else f"{where}: unknown names {unknown}: no motion clips under {root}"
+        )
+    by_subject: dict[str, set[str]] = {}
+    for c, _ in found:
+        if c.split:
+            by_subject.setdefault(c.subject, set()).add(c.split)
+    mixed = {s: sorted(v) for s, v in by_subject.items() if len(v) > 1}
+    if mixed:
+        raise ValueError(
+            f"{where}: subjects with clips in several splits: {mixed}; the benchmark splits "
+            "by person (like Human3.6M), so a subject's clips go in one split"
+        )
+
+
+def plan_clips(
+    root: str | Path, splits: str | Path | Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[Clip], list[dict]]:
+    """The clips to build and what was skipped.
+
+    ``splits``: None for the protocol (:data:`SPLITS`), or a split file / mapping (see
+    :func:`read_split_file`); unknown names are errors. Returns the clips in a split
+    (sorted by source, folder and file) and, per subject found but with clips in no
+    split, ``{"subject", "folder", "clips"}`` (the number of clips skipped).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root {root} does not exist (expected ../shared/data)")
+    found = _find_clips(root)
+    if splits is None:
+        protocol = {s for ss in SPLITS.values() for s in ss}
+        for c, _ in found:
+            c.split = split_of(c.subject) if c.subject in protocol else ""
+    else:
+        if isinstance(splits, (str, Path)):
+            doc, where = read_split_file(splits), f"split file {splits}"
+        else:
+            doc, where = check_splits(splits), "splits"
+        _assign_from_file(found, doc, where, root)
+    clips = [c for c, _ in found if c.split]
+    skipped: dict[tuple[str, str], int] = {}
+    for c, folder in found:
+        if not c.split:
+            skipped[(c.subject, folder)] = skipped.get((c.subject, folder), 0) + 1
     if not clips:
         raise FileNotFoundError(
             f"{root}: no motion clips found (expected cmu_asfamc/, hdm05/, cmu_bvh_*)"
+            + (
+                f"; found only subjects in no split: {sorted({s for s, _ in skipped})}"
+                if skipped
+                else ""
+            )
         )
     rng = np.random.default_rng(12345)  # placement only; independent of the noise seed
     counters: dict[str, int] = {}
@@ -160,7 +304,8 @@ def discover_clips(root: str | Path) -> list[Clip]:
         c.extrinsics = pool[k % len(pool)]
         c.yaw_deg = float(rng.uniform(-180, 180))
         c.index = i
-    return clips
+    report = [{"subject": s, "folder": f, "clips": n} for (s, f), n in sorted(skipped.items())]
+    return clips, report
 
 
 def place_in_volume(world: np.ndarray, yaw_deg: float, center: np.ndarray) -> np.ndarray:
@@ -182,16 +327,28 @@ class RenderedClip:
     det2d: list[np.ndarray]  # per camera (N, 17, 2), NaN outside the image
     frames_outside: list[int]  # per camera: frames with at least one joint outside
     joints_outside: list[int]  # per camera: joint-frames outside
+    cameras: list[dict] = field(default_factory=list)  # virtual views: how each was drawn
 
 
-def render_clip(clip: Clip, noise: DetectorNoiseModel, seed: int) -> RenderedClip:
-    """Read, place, project and add detector noise to one clip (deterministic)."""
+def render_clip(
+    clip: Clip, noise: DetectorNoiseModel, seed: int, virtual_cameras: int = 0
+) -> RenderedClip:
+    """Read, place, project and add detector noise to one clip (deterministic). With
+    ``virtual_cameras`` > 0, the clip is seen by that many drawn cameras
+    (:mod:`diffhpe.data.virtual`) instead of the four Human3.6M ones."""
     motion = load_motion(clip.path, asf=clip.asf, fps_out=FPS)
-    cams = load_cameras(clip.extrinsics)
-    world = place_in_volume(motion.positions, clip.yaw_deg, capture_volume_center(cams))
+    h36m = load_cameras(clip.extrinsics)
+    world = place_in_volume(motion.positions, clip.yaw_deg, capture_volume_center(h36m))
+    views: list[Camera] = [h36m[cid] for cid in CAMERA_IDS]
+    records: list[dict] = []
+    if virtual_cameras > 0:
+        # Its own stream: the drawn cameras do not depend on the noise seed.
+        cam_rng = np.random.default_rng([VIRTUAL_SEED, clip.index])
+        drawn = [sample_virtual_camera(f"v{k}", world, cam_rng) for k in range(virtual_cameras)]
+        views = [cam for cam, _ in drawn]
+        records = [rec for _, rec in drawn]
     gts, dets, f_out, j_out = [], [], [], []
-    for ci, cid in enumerate(CAMERA_IDS):
-        cam = cams[cid]
+    for ci, cam in enumerate(views):
         uv = cam.project_world(world)
         inside = cam.inside_image(uv)
         rng = np.random.default_rng([seed, clip.index, ci])
@@ -201,18 +358,18 @@ def render_clip(clip: Clip, noise: DetectorNoiseModel, seed: int) -> RenderedCli
         dets.append(det.astype(np.float32))
         f_out.append(int((~inside).any(1).sum()))
         j_out.append(int((~inside).sum()))
-    return RenderedClip(clip, world.astype(np.float32), gts, dets, f_out, j_out)
+    return RenderedClip(clip, world.astype(np.float32), gts, dets, f_out, j_out, records)
 
 
-def _render_job(args: tuple[Clip, dict, int]) -> RenderedClip:
-    clip, noise_params, seed = args
-    return render_clip(clip, DetectorNoiseModel.from_dict(noise_params), seed)
+def _render_job(args: tuple[Clip, dict, int, int]) -> RenderedClip:
+    clip, noise_params, seed, virtual_cameras = args
+    return render_clip(clip, DetectorNoiseModel.from_dict(noise_params), seed, virtual_cameras)
 
 
 def _render_all(
-    clips: list[Clip], noise: DetectorNoiseModel, seed: int, workers: int
+    clips: list[Clip], noise: DetectorNoiseModel, seed: int, workers: int, virtual_cameras: int
 ) -> Iterator[RenderedClip]:
-    jobs = [(c, noise.to_dict(), seed) for c in clips]
+    jobs = [(c, noise.to_dict(), seed, virtual_cameras) for c in clips]
     if workers <= 1:
         yield from map(_render_job, jobs)
         return
@@ -226,11 +383,20 @@ def build_benchmark(
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
+    virtual_cameras: int = 0,
+    splits: str | Path | Mapping[str, Sequence[str]] | None = None,
 ) -> dict:
-    """Build the open benchmark into ``out_dir``; returns the summary written to benchmark.json."""
+    """Build the open benchmark into ``out_dir``; returns the summary written to benchmark.json.
+
+    ``virtual_cameras`` > 0 builds the virtual-camera variant: each clip seen by that many
+    drawn cameras (stored per clip in ``benchmark.json``) instead of Human3.6M's four.
+    ``splits``: a split file or mapping (:func:`read_split_file`) instead of the protocol;
+    clips found in no split are listed in the summary's ``skipped``."""
+    if virtual_cameras < 0:
+        raise ValueError(f"virtual_cameras must be >= 0, got {virtual_cameras}")
     t0 = time.time()
     data_root, out_dir = Path(data_root), Path(out_dir)
-    clips = discover_clips(data_root)
+    clips, skipped = plan_clips(data_root, splits)  # before any rendering: names checked
     noise_json = data_root / NOISE_JSON
     noise = DetectorNoiseModel.from_json(noise_json)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -244,7 +410,8 @@ def build_benchmark(
     gts_for_stats: list[np.ndarray] = []
     dets_for_stats: list[np.ndarray] = []
     bar = tqdm(total=len(clips), desc="render clips", unit="clip", disable=not progress)
-    for r in _render_all(clips, noise, seed, workers):
+    n_views = virtual_cameras or len(CAMERA_IDS)
+    for r in _render_all(clips, noise, seed, workers, virtual_cameras):
         c = r.clip
         pos3d.setdefault(c.subject, {})[c.clip_id] = r.world
         pos_gt.setdefault(c.subject, {})[c.clip_id] = r.gt2d
@@ -253,9 +420,11 @@ def build_benchmark(
         frames[c.split] += n
         outside[c.split]["frames"] += sum(r.frames_outside)
         outside[c.split]["joint_frames"] += sum(r.joints_outside)
-        outside[c.split]["camera_frames"] += n * len(CAMERA_IDS)
+        outside[c.split]["camera_frames"] += n * n_views
         meta = asdict(c)
         meta.update(frames=n, frames_outside_per_camera=r.frames_outside)
+        if r.cameras:
+            meta["cameras"] = r.cameras
         clip_meta.setdefault(c.subject, {})[c.clip_id] = meta
         gts_for_stats.extend(r.gt2d)
         dets_for_stats.extend(r.det2d)
@@ -275,10 +444,14 @@ def build_benchmark(
         "seed": seed,
         "fps": FPS,
         "data_root": str(data_root.resolve()),
-        "splits": {s: list(v) for s, v in SPLITS.items()},
+        "splits": {s: list(v) for s, v in SPLITS.items()}
+        if splits is None
+        else {s: list(dict.fromkeys(c.subject for c in clips if c.split == s)) for s in SPLITS},
+        "split_file": str(splits) if isinstance(splits, (str, Path)) else None,
+        "skipped": skipped,
         "extrinsics": {s: list(v) for s, v in EXTRINSICS.items()},
         "frames": frames,
-        "camera_frames": {s: frames[s] * len(CAMERA_IDS) for s in SPLITS},
+        "camera_frames": {s: frames[s] * n_views for s in SPLITS},
         "clips_per_split": {s: sum(c.split == s for c in clips) for s in SPLITS},
         "outside_image": outside,
         "noise_model": noise.to_dict(),
@@ -287,6 +460,11 @@ def build_benchmark(
         "clips": clip_meta,
         "build_seconds": round(time.time() - t0, 1),
     }
+    if virtual_cameras:
+        summary["virtual_cameras"] = {
+            "per_clip": virtual_cameras, "seed": VIRTUAL_SEED, "min_inside": MIN_INSIDE,
+            "setups": [asdict(s) for s in SETUPS],
+        }  # fmt: skip
     _atomic_write_json(out_dir / "benchmark.json", summary)
     return summary
 
@@ -308,7 +486,9 @@ def _json_default(o: object) -> object:
 
 def format_summary(summary: dict) -> str:
     """Readable build report: frames per split, frames outside the image, noise figures."""
-    lines = ["Open benchmark (50 Hz, 4 Human3.6M cameras)", ""]
+    v = summary.get("virtual_cameras")
+    seen_by = f"{v['per_clip']} virtual cameras per clip" if v else "4 Human3.6M cameras"
+    lines = [f"Open benchmark (50 Hz, {seen_by})", ""]
     lines.append(f"{'split':<11} {'clips':>6} {'frames':>9} {'cam-frames':>11} {'outside %':>10}")
     for s in SPLITS:
         o = summary["outside_image"][s]
@@ -316,6 +496,17 @@ def format_summary(summary: dict) -> str:
         lines.append(
             f"{s:<11} {summary['clips_per_split'][s]:>6} {summary['frames'][s]:>9} "
             f"{summary['camera_frames'][s]:>11} {pct:>9.2f}%"
+        )
+    if summary.get("split_file"):
+        lines.append(
+            f"\nsplits from {summary['split_file']}: "
+            + "; ".join(f"{s} {', '.join(v) or '-'}" for s, v in summary["splits"].items())
+        )
+    skipped = summary.get("skipped") or []
+    if skipped:
+        lines.append(
+            f"skipped (found, in no split): {sum(k['clips'] for k in skipped)} clips: "
+            + ", ".join(f"{k['folder']} ({k['subject']}, {k['clips']} clips)" for k in skipped)
         )
     lines += ["", "(outside %: camera-frames with at least one joint outside the image; "
               "those joints are NaN in the detected 2D)", ""]  # fmt: skip

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from diffhpe.data.families import apply_family, parse_families
+from diffhpe.data.hard_errors import apply_hard_errors
 from diffhpe.skeleton import H36M, Skeleton, mirror_poses
 
 
@@ -132,7 +133,8 @@ class TrainWindows:
     With ``mirror``, each window is left/right mirrored with probability 0.5. With
     ``families`` (e.g. ``"exact:2,mpii:1,coco:1"``, see :mod:`diffhpe.data.families`),
     each window's 2D is turned into one drawn detector family's joint definitions (the
-    3D targets stay the mocap joints).
+    3D targets stay the mocap joints). With ``hard_errors`` = p, each window gets, with
+    probability p, one gross detector error (:mod:`diffhpe.data.hard_errors`).
     """
 
     def __init__(
@@ -143,9 +145,13 @@ class TrainWindows:
         seed: int = 0,
         skeleton: Skeleton = H36M,
         families: str = "exact",
+        hard_errors: float = 0.0,
     ) -> None:
         self.data = _Concatenated(sequences, length, "TrainWindows")
         self.families, self.family_probs = parse_families(families)
+        if not 0.0 <= hard_errors <= 1.0:
+            raise ValueError(f"TrainWindows: hard_errors must be in [0, 1], got {hard_errors}")
+        self.hard_errors = hard_errors
         if self.families != ("exact",) and self.data.joints != skeleton.num_joints:
             raise ValueError(
                 f"TrainWindows: 2D definition families need {skeleton.num_joints}-joint "
@@ -205,11 +211,15 @@ class TrainWindows:
                 sel = family == k
                 if name != "exact" and sel.any():
                     x2d[sel], valid[sel] = apply_family(name, x2d[sel], x3d[sel], valid[sel])
+        hard = np.full(batch_size, -1, dtype=np.int64)
+        if self.hard_errors > 0:
+            x2d, valid, hard = apply_hard_errors(self.hard_errors, x2d, x3d, valid, rng)
         batch = _to_batch(x2d, x3d, valid, real)
         batch["seq_index"] = torch.from_numpy(seq)
         batch["start"] = torch.from_numpy(start)
         batch["mirrored"] = torch.from_numpy(flip)
         batch["family"] = torch.from_numpy(family)  # index into self.families
+        batch["hard_error"] = torch.from_numpy(hard)  # index into hard_errors.KINDS, -1: none
         return batch
 
     def iterate(self, batch_size: int) -> Iterator[dict[str, Tensor]]:

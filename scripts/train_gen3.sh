@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Generation 3 (issues #15/#16): the shipped pair retrained on real-2D inputs. Resumable: run
+# it again in each session; a run continues from runs/NAME/last.safetensors (restored from
+# checkpoints/NAME when runs/ lacks it) and its state is copied back to checkpoints/NAME
+# (commit that folder) whenever it stops. A run is done when it reaches its max_steps.
+#   1. data: data/open (Human3.6M cameras) and data/open-virtual (4 drawn cameras per clip)
+#   2. mixste-open: 4 x 128 MixSTE, warm-up + cosine over 8000 steps of 128 windows
+#   3. wrapper-open: the graph denoiser on mixste-open's best checkpoint, 4000 steps
+# Each call trains for at most MIN minutes (default 120) per run, then stops cleanly.
+# Runs unchanged on a GPU (train.device=auto picks CUDA), e.g. MIN=25 bash scripts/train_gen3.sh
+#
+# Sessions:
+#   8: mixste-open from step 0 (MIN=135), ended by its time limit; state in checkpoints/.
+# When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md).
+set -euo pipefail
+MIN=${MIN:-120}
+THREADS=${THREADS:-2}
+DATA_ROOT=${DATA_ROOT:-../shared/data}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
+[[ -f data/open/benchmark.json ]] || diffhpe data build --data-root "$DATA_ROOT" --out data/open
+[[ -f data/open-virtual/benchmark.json ]] ||
+  diffhpe data build --data-root "$DATA_ROOT" --virtual-cameras 4 --out data/open-virtual
+
+reached_max() {  # reached_max DIR: its train state says it reached max_steps
+  [[ -f $1/train_state.json ]] && python3 -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1])).get("stop_reason") != "max_steps")' "$1/train_state.json"
+}
+
+keep() {  # keep NAME: copy the run's state to checkpoints/NAME (what a session commits)
+  local src=runs/$1 dst=checkpoints/$1
+  mkdir -p "$dst"
+  for f in last.safetensors best.safetensors train_state.json metrics.jsonl config.json; do
+    [[ -f $src/$f ]] && cp "$src/$f" "$dst/$f"
+  done
+}
+
+run() {  # run NAME PRESET [overrides...]
+  local name=$1 preset=$2; shift 2
+  local out=runs/$name
+  if [[ ! -f $out/last.safetensors && -f checkpoints/$name/last.safetensors ]]; then
+    mkdir -p "$out" && cp checkpoints/"$name"/* "$out"/
+  fi
+  if reached_max "$out"; then echo "== $name: done (max_steps)"; return; fi
+  local resume=()
+  [[ -f $out/last.safetensors ]] && resume=(--resume)
+  echo "== $name: $(date -u +%H:%M:%S) diffhpe train $preset $* --out $out ${resume[*]}"
+  local rc=0
+  diffhpe train "$preset" "$@" "train.threads=$THREADS" "train.max_minutes=$MIN" --out "$out" \
+    "${resume[@]}" --quiet || rc=$?
+  keep "$name"  # whatever happened, the last saved state survives the session
+  return $rc
+}
+
+run mixste-open mixste-open
+if reached_max runs/mixste-open; then
+  run wrapper-open wrapper-open
+else
+  echo "== wrapper-open: waits for mixste-open to reach its max_steps"
+fi
