@@ -457,3 +457,44 @@ def test_sample_hypotheses_start_each_hypothesis_from_its_window_estimate():
     for h in range(3):  # window b's hypotheses sit around window b's estimate
         assert (hyps[h] - start).abs().max() < 6 * noise_sd
     assert not torch.equal(hyps[0], hyps[1])  # noised independently per hypothesis
+
+
+@pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
+def test_every_prediction_type_recovers_the_data_with_its_oracle(prediction):
+    """An oracle that outputs the exact target of its prediction type makes the training
+    loss 0 and the samplers return x_0, whatever the type (issue #16: x0/v options)."""
+    from diffhpe.diffusion import (
+        DDIMSampler,
+        eps_from_output,
+        make_schedule,
+        predict_eps,
+        prediction_target,
+        sample,
+        training_loss,
+    )
+    from diffhpe.diffusion.schedule import gather
+
+    sched = make_schedule("cosine", 50)
+    x0 = torch.randn(2, 5, 17, 3, generator=torch.Generator().manual_seed(0)) * 0.3
+
+    def oracle(x_t, t, cond):
+        eps = predict_eps(sched, x_t, x0, t)
+        return prediction_target(sched, x0, eps, t, prediction)
+
+    loss = training_loss(sched, oracle, x0, None, torch.Generator().manual_seed(1),
+                         prediction=prediction)  # fmt: skip
+    assert float(loss) < 1e-8
+    out = sample(DDIMSampler(sched, 10), oracle, None, tuple(x0.shape),
+                 torch.Generator().manual_seed(2), prediction=prediction)  # fmt: skip
+    torch.testing.assert_close(out, x0, atol=1e-4, rtol=0)
+    # v's definition: v = sqrt(abar) eps - sqrt(1 - abar) x0, and eps comes back from it.
+    t = torch.tensor([10, 40])
+    noise = torch.randn_like(x0)
+    a = gather(sched.sqrt_alphas_cumprod, t, x0)
+    b = gather(sched.sqrt_one_minus_alphas_cumprod, t, x0)
+    x_t = a * x0 + b * noise
+    target = prediction_target(sched, x0, noise, t, prediction)
+    torch.testing.assert_close(eps_from_output(sched, target, x_t, t, prediction), noise,
+                               atol=1e-5, rtol=0)  # fmt: skip
+    with pytest.raises(ValueError, match="prediction must be one of"):
+        prediction_target(sched, x0, noise, t, "score")

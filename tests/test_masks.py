@@ -283,3 +283,19 @@ def test_evaluate_measures_a_joint_missing_in_every_frame_and_a_family(tiny_benc
     # Different inputs, different (finite) errors on the same frames.
     assert len({round(v, 6) for v in mpjpe.values()}) == 3
     assert all(np.isfinite(v) and v > 0 for v in mpjpe.values())
+
+
+@pytest.mark.parametrize("prediction", ["x0", "v"])
+def test_a_diffusion_model_trains_and_samples_with_another_prediction(
+    tiny_benchmark, tmp_path, prediction
+):
+    out = tmp_path / prediction
+    cfg = _cfg(tiny_benchmark, out, "model.kind=diffhpe2d", f"diffusion.prediction={prediction}")
+    result = train(cfg, progress=False)
+    assert math.isfinite(result["best_val_mpjpe_mm"])
+    from diffhpe.models.factory import load_model
+
+    _, back = load_model(out / "best.safetensors")
+    assert back.diffusion.prediction == prediction
+    with pytest.raises(ValueError, match="diffusion.prediction must be 'eps', 'x0' or 'v'"):
+        load_config("tiny", ["diffusion.prediction=score"])

@@ -101,6 +101,9 @@ class DiffusionConfig:
     # eq. (3) to ``start_step`` (SDEdit-style warm start; fewer steps, see docs/RESULTS.md).
     init: str = "noise"
     start_step: int | None = None  # 0-based first step; None: T-1
+    # What the denoiser outputs: "eps" (the paper), "x0" or "v" (a training choice, kept
+    # in the checkpoint; diffhpe.diffusion.schedule.PREDICTIONS).
+    prediction: str = "eps"
 
 
 @dataclass
@@ -352,6 +355,8 @@ def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None
         )
     if d.hypotheses < 1:
         raise ValueError("diffusion.hypotheses must be >= 1")
+    if d.prediction not in ("eps", "x0", "v"):
+        raise ValueError(f"diffusion.prediction must be 'eps', 'x0' or 'v', got {d.prediction!r}")
 
 
 def config_to_json(cfg: RunConfig) -> str:

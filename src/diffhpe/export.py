@@ -225,6 +225,9 @@ def _diffusion_info(cfg: RunConfig) -> dict:
         "clip_x0": d.clip_x0,
         "init": d.init,
         "start_step": d.start_step,
+        # What the denoiser graph outputs: eps (the paper), x0 or v; a sampling loop turns
+        # it into eps (diffhpe.diffusion.eps_from_output) before each DDPM/DDIM step.
+        "prediction": d.prediction,
         "ddim_timesteps": list(
             DDIMSampler(schedule, d.sample_steps, start_step=d.start_step).timesteps
         ),

@@ -107,6 +107,7 @@ def predict(
         x_start=x_start,
         device=x2d.device,
         dtype=x2d.dtype,
+        prediction=diff.prediction,
     )
     hyps = _root_relative(hyps)
     pose = aggregate(hyps, diff.aggregation)

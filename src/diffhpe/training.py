@@ -254,8 +254,9 @@ class Trainer:
             if self.diffusion:
                 cond = self.model.condition(x2d[sl], visible[sl])
                 loss = training_loss(
-                    self.schedule, self.net, x3d[sl], cond, self.gen, mask=fmask[sl]
-                )
+                    self.schedule, self.net, x3d[sl], cond, self.gen, mask=fmask[sl],
+                    prediction=self.cfg.diffusion.prediction,
+                )  # fmt: skip
                 weight = (sl.stop - sl.start) / n
             else:
                 loss = _mpjpe_loss(self.net(x2d[sl], visible[sl]), x3d[sl], fmask[sl])

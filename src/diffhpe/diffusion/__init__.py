@@ -17,21 +17,25 @@ from .samplers import (
     tile_cond,
 )
 from .schedule import (
+    PREDICTIONS,
     SCHEDULES,
     Model,
     NoiseSchedule,
     add_noise,
     cosine_schedule,
+    eps_from_output,
     gather,
     linear_schedule,
     make_schedule,
     predict_eps,
     predict_x0,
+    prediction_target,
     sample_noise,
     training_loss,
 )
 
 __all__ = [
+    "PREDICTIONS",
     "SCHEDULES",
     "DDIMSampler",
     "DDPMSampler",
@@ -41,6 +45,7 @@ __all__ = [
     "add_noise",
     "aggregate",
     "cosine_schedule",
+    "eps_from_output",
     "gather",
     "hypothesis_std",
     "linear_schedule",
@@ -48,6 +53,7 @@ __all__ = [
     "oracle_best",
     "predict_eps",
     "predict_x0",
+    "prediction_target",
     "sample",
     "sample_hypotheses",
     "sample_noise",

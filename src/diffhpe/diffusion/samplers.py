@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from .schedule import Model, NoiseSchedule, add_noise, sample_noise
+from .schedule import Model, NoiseSchedule, add_noise, eps_from_output, sample_noise
 
 Callback = Callable[[int, int, Tensor, Tensor], None]
 
@@ -192,8 +192,10 @@ def sample(
     x_start: Tensor | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    prediction: str = "eps",
 ) -> Tensor:
     """Run the reverse process from x_T ~ N(0, I) (eq. 8) down to x_0: (B, T, J, C).
+    ``prediction`` says what ``model`` outputs (eps, x0 or v; turned into eps here).
 
     ``shape`` is (B, T, J, C). ``cond`` goes unchanged to every model call. ``x_T``
     (optional, (B, T, J, C)) replaces the initial draw; otherwise it is drawn from
@@ -223,12 +225,13 @@ def sample(
                 x = add_noise(sampler.schedule, x_start, x, sampler.timesteps[0])
         for i, t in enumerate(sampler.timesteps):
             t_batch = torch.full((shape[0],), t, dtype=torch.long, device=x.device)
-            eps = model(x, t_batch, cond)
-            if not isinstance(eps, Tensor) or eps.shape != x.shape:
-                got = tuple(eps.shape) if isinstance(eps, Tensor) else type(eps).__name__
+            out = model(x, t_batch, cond)
+            if not isinstance(out, Tensor) or out.shape != x.shape:
+                got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
                 raise ValueError(
                     f"sample: model must return eps_hat of shape {tuple(x.shape)}, got {got}"
                 )
+            eps = eps_from_output(sampler.schedule, out, x, t, prediction)
             x_prev, x0_pred = sampler.advance(eps, i, x, generator)
             if callback is not None:
                 callback(i, t, x, x0_pred)
@@ -277,6 +280,7 @@ def sample_hypotheses(
     x_start: Tensor | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    prediction: str = "eps",
 ) -> Tensor:
     """H hypotheses per window in one batched reverse process: (H, B, T, J, C).
 
@@ -303,6 +307,7 @@ def sample_hypotheses(
         big = (batch * num_hypotheses, *shape[1:])
         start = None if x_start is None else tile_cond(x_start, num_hypotheses, batch)
         x0 = sample(
-            sampler, model, cond_h, big, generator, x_start=start, device=device, dtype=dtype
-        )
+            sampler, model, cond_h, big, generator, x_start=start, device=device, dtype=dtype,
+            prediction=prediction,
+        )  # fmt: skip
     return x0.reshape(num_hypotheses, *shape)

@@ -248,6 +248,49 @@ def predict_eps(schedule: NoiseSchedule, x_t: Tensor, x0: Tensor, t: Tensor | in
     return (x_t - a * x0) / b
 
 
+# What the network outputs (``diffusion.prediction``): the noise (the paper), the clean
+# pose, or the velocity v = sqrt(abar) eps - sqrt(1 - abar) x_0 (Salimans & Ho 2022).
+PREDICTIONS: tuple[str, ...] = ("eps", "x0", "v")
+
+
+def _check_prediction(prediction: str, where: str) -> None:
+    if prediction not in PREDICTIONS:
+        raise ValueError(f"{where}: prediction must be one of {PREDICTIONS}, got {prediction!r}")
+
+
+def prediction_target(
+    schedule: NoiseSchedule, x0: Tensor, noise: Tensor, t: Tensor | int, prediction: str
+) -> Tensor:
+    """What a ``prediction``-type network should output for x_t = q(x0, noise, t):
+    ``noise`` (eps), ``x0``, or ``v = sqrt(abar_t) noise - sqrt(1 - abar_t) x0``."""
+    _check_prediction(prediction, "prediction_target")
+    if prediction == "eps":
+        return noise
+    if prediction == "x0":
+        return x0
+    t = _timesteps(t, x0, schedule, "prediction_target")
+    a = gather(schedule.sqrt_alphas_cumprod, t, x0)
+    b = gather(schedule.sqrt_one_minus_alphas_cumprod, t, x0)
+    return a * noise - b * x0
+
+
+def eps_from_output(
+    schedule: NoiseSchedule, out: Tensor, x_t: Tensor, t: Tensor | int, prediction: str
+) -> Tensor:
+    """The noise estimate implied by a ``prediction``-type output ``out`` at (x_t, t):
+    eps itself; from x_0 by :func:`predict_eps`; from v, eps = sqrt(1 - abar) x_t +
+    sqrt(abar) v. All (B, T, J, C)."""
+    _check_prediction(prediction, "eps_from_output")
+    if prediction == "eps":
+        return out
+    if prediction == "x0":
+        return predict_eps(schedule, x_t, out, t)
+    t = _timesteps(t, x_t, schedule, "eps_from_output")
+    a = gather(schedule.sqrt_alphas_cumprod, t, x_t)
+    b = gather(schedule.sqrt_one_minus_alphas_cumprod, t, x_t)
+    return b * x_t + a * out
+
+
 def training_loss(
     schedule: NoiseSchedule,
     model: Model,
@@ -256,6 +299,7 @@ def training_loss(
     generator: torch.Generator | None = None,
     mask: Tensor | None = None,
     return_details: bool = False,
+    prediction: str = "eps",
 ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
     """DDPM noise-prediction loss of paper section 3.4 (steps 1-4).
 
@@ -263,10 +307,12 @@ def training_loss(
     (or nonzero) for valid frames, padded frames are ignored exactly (even if they hold
     NaN). Draws t ~ U{0..S-1} per sample, then eps ~ N(0, I) of x0's shape (both from
     ``generator``), and returns the mean of (eps - model(x_t, t, cond))^2 over valid
-    frames, joints and coordinates: a scalar. With ``return_details`` also returns
+    frames, joints and coordinates: a scalar. ``prediction`` "x0" or "v" regresses that
+    target instead (:func:`prediction_target`). With ``return_details`` also returns
     ``{"t": (B,) steps, "loss_per_sample": (B,) detached mean per sample}`` for per-step
     logging (a sample without valid frames counts 0).
     """
+    _check_prediction(prediction, "training_loss")
     _check_pose(x0, "x0", "training_loss")
     batch, frames = x0.shape[:2]
     device = generator.device if generator is not None else x0.device
@@ -279,7 +325,8 @@ def training_loss(
         raise ValueError(
             f"training_loss: model must return eps_hat of shape {tuple(x0.shape)}, got {got}"
         )
-    sq = (eps_hat - noise) ** 2  # (B, T, J, C)
+    target = prediction_target(schedule, x0, noise, t, prediction)
+    sq = (eps_hat - target) ** 2  # (B, T, J, C)
     per_frame = x0.shape[2] * x0.shape[3]
     if mask is None:
         per_sample_sum = sq.flatten(1).sum(1)
