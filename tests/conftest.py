@@ -80,3 +80,38 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not available")
     return SHARED_DATA
+
+
+def swinging_motion(frames: int, seed: int) -> np.ndarray:
+    """(N, 17, 3) world metres (z up): :data:`REST_POSE` swinging the arms."""
+    t = np.arange(frames)[:, None] / 50.0
+    x = np.repeat(REST_POSE[None], frames, axis=0)
+    swing = 0.15 * np.sin(2 * np.pi * t + seed)
+    x[:, [12, 13], 1] += swing
+    x[:, [15, 16], 1] -= swing
+    return x
+
+
+@pytest.fixture(scope="session")
+def h36m_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Human3.6M folder in the VideoPose3D layout: data_3d_h36m.npz (32 joints,
+    world metres) and data_2d_h36m_gt.npz (4 cameras, pixels), test subjects S9 and S11,
+    two actions of 30 frames, projected with the bundled Human3.6M calibration."""
+    from diffhpe.skeleton import H36M_32_TO_17
+
+    root = tmp_path_factory.mktemp("h36m")
+    pos3d, pos2d = {}, {}
+    for k, subject in enumerate(("S9", "S11")):
+        cams = load_cameras(subject)
+        centre = capture_volume_center(cams)
+        for a, action in enumerate(("Walking 1", "Directions")):
+            world17 = swinging_motion(30, 10 * k + a) + centre * [1, 1, 0]
+            world32 = np.zeros((30, 32, 3))
+            world32[:, list(H36M_32_TO_17)] = world17
+            pos3d.setdefault(subject, {})[action] = world32
+            pos2d.setdefault(subject, {})[action] = [
+                cams[cid].project_world(world17) for cid in CAMERA_IDS
+            ]
+    save_3d(root / "data_3d_h36m.npz", pos3d)
+    save_2d(root / "data_2d_h36m_gt.npz", pos2d)
+    return root

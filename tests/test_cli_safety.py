@@ -22,14 +22,11 @@ import torch
 from torch import nn
 
 from diffhpe import safety
-from diffhpe.cameras import CAMERA_IDS, capture_volume_center, load_cameras
 from diffhpe.checkpoint import save_checkpoint
 from diffhpe.cli import DefaultsHelpFormatter, build_parser, flag_names, main
 from diffhpe.config import DiffusionConfig, config_to_json, load_config
 from diffhpe.evaluation import EvalOptions, evaluate
-from diffhpe.io.videopose3d import save_2d, save_3d
 from diffhpe.lifting import Lifter
-from diffhpe.skeleton import H36M_32_TO_17
 
 SAMPLE = Path(str(resources.files("diffhpe") / "assets" / "samples" / "cmu03_03_walk.npz"))
 REPO = Path(__file__).resolve().parents[1]
@@ -374,43 +371,6 @@ def test_cli_reports_a_deeply_nested_json_in_one_line(tmp_path, capsys, no_model
 
 
 # --------------------------------------------------- 5. evaluate on Human3.6M files
-def _motion(frames: int, seed: int) -> np.ndarray:
-    """(N, 17, 3) world metres (z up): a standing person swinging the arms."""
-    rest = np.array(
-        [[0, 0, .95], [-.13, 0, .93], [-.13, .02, .5], [-.13, 0, .08], [.13, 0, .93],
-         [.13, .02, .5], [.13, 0, .08], [0, 0, 1.18], [0, 0, 1.45], [0, .05, 1.55],
-         [0, 0, 1.7], [.17, 0, 1.43], [.2, 0, 1.15], [.22, .02, .9], [-.17, 0, 1.43],
-         [-.2, 0, 1.15], [-.22, .02, .9]]
-    )  # fmt: skip
-    t = np.arange(frames)[:, None] / 50.0
-    x = np.repeat(rest[None], frames, axis=0)
-    swing = 0.15 * np.sin(2 * np.pi * t + seed)
-    x[:, [12, 13], 1] += swing
-    x[:, [15, 16], 1] -= swing
-    return x
-
-
-@pytest.fixture(scope="module")
-def h36m_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Human3.6M folder in the VideoPose3D layout: data_3d_h36m.npz (32 joints,
-    world metres) and data_2d_h36m_gt.npz (4 cameras, pixels), test subjects S9 and S11,
-    projected with the bundled Human3.6M calibration."""
-    root = tmp_path_factory.mktemp("h36m")
-    pos3d, pos2d = {}, {}
-    for k, subject in enumerate(("S9", "S11")):
-        cams = load_cameras(subject)
-        centre = capture_volume_center(cams)
-        for a, action in enumerate(("Walking 1", "Directions")):
-            world17 = _motion(30, 10 * k + a) + centre * [1, 1, 0]
-            world32 = np.zeros((30, 32, 3))
-            world32[:, list(H36M_32_TO_17)] = world17
-            pos3d.setdefault(subject, {})[action] = world32
-            pos2d.setdefault(subject, {})[action] = [
-                cams[cid].project_world(world17) for cid in CAMERA_IDS
-            ]
-    save_3d(root / "data_3d_h36m.npz", pos3d)
-    save_2d(root / "data_2d_h36m_gt.npz", pos2d)
-    return root
 
 
 def test_evaluate_default_on_human36m_files(h36m_root, tmp_path, capsys):
@@ -655,3 +615,52 @@ def test_diffusion_defaults_are_the_ones_the_refusal_names():
         check_sampling_flags(ns, cfg, "x")
     cfg.diffusion = DiffusionConfig(init="noise")
     check_sampling_flags(ns, cfg, "x")  # already from noise: --init noise changes nothing
+
+
+# ---------------------------------------------------------------- the last unclear cases
+def test_a_tiny_person_is_refused_naming_the_unit_mistake():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0.3, 0.7, (20, 17, 2))  # normalised units given as pixels
+    with pytest.raises(ValueError, match=r"the person spans only 0\.\d+ px .*normalised units"):
+        safety.check_keypoints(xy, (1920, 1080))
+    safety.check_keypoints(xy * 400 + 500, (1920, 1080))  # a 160 px person is fine
+
+
+def test_a_malformed_config_inside_a_checkpoint_names_the_file(tmp_path):
+    from diffhpe.models.factory import load_model
+
+    path = tmp_path / "broken.safetensors"
+    save_checkpoint(path, {"model.w": torch.ones(1)}, {"config": "{not json"})
+    with pytest.raises(
+        ValueError, match=r"broken\.safetensors:config: the config is not valid JSON"
+    ):
+        load_model(path)
+    save_checkpoint(path, {"model.w": torch.ones(1)}, {"config": "[1, 2]"})
+    with pytest.raises(ValueError, match="the config must be a JSON object, got list"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("override", ["train.lr=nan", "train.lr=0", "train.min_lr=-1",
+                                      "train.grad_clip=.inf"])  # fmt: skip
+def test_non_finite_or_negative_training_numbers_are_refused(override):
+    key = override.split("=")[0]
+    with pytest.raises(ValueError, match=rf"{key} must be a finite number"):
+        load_config("tiny", [override])
+
+
+def test_a_broken_manifest_is_one_line_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "paper.yaml"
+    bad.write_text("table2: [unclosed\n")
+    rc = main(["experiment", "paper", str(bad), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"experiment manifest {bad}: invalid YAML" in err
+    assert "Traceback" not in err
+
+
+def test_presets_show_whole_first_sentences(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) >= 9
+    for line in out:
+        assert line.rstrip().endswith((".", ")")), line  # never cut mid-sentence
+    assert any("(e.g. runs/mixste-paper/best.safetensors)." in line for line in out)

@@ -329,8 +329,9 @@ def test_bvh_kind_detection_and_units(tmp_path: Path) -> None:
         _write_bvh(tmp_path / "mixamo_cm.bvh", _body(MIXAMO, 1.0), 1.0), fps_out=None
     )
     np.testing.assert_allclose(m_cm.positions, m.positions, atol=1e-12)
-    # an explicit unit_scale wins over the heuristic
-    m_in = load_motion(tmp_path / "mixamo_cm.bvh", fps_out=None, unit_scale=0.02)
+    # an explicit unit_scale wins over the heuristic (a 3 m body: warned, not refused)
+    with pytest.warns(UserWarning, match=r"about 2\.05 times an adult's size"):
+        m_in = load_motion(tmp_path / "mixamo_cm.bvh", fps_out=None, unit_scale=0.02)
     np.testing.assert_allclose(m_in.positions, 2 * m.positions, atol=1e-12)
     # Daz names (with a chest) are recognised, in centimetres
     daz = _body(DAZ, 1.0) + [("chest", "abdomen", (0.0, 10.0, 0.0))]

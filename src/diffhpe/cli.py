@@ -11,7 +11,7 @@ from pathlib import Path
 
 DEFAULT_DATA_ROOT = "../shared/data"
 DEFAULT_BENCHMARK = "data/open"
-LIFT_SUFFIXES = (".npz", ".json")  # diffhpe.lifting.save_result
+LIFT_SUFFIXES = (".npz", ".json", ".bvh")  # lifting.save_result, io.bvh_export.write_bvh
 HTML_SUFFIXES = (".html", ".htm")  # diffhpe.viz.write_html
 SAVE_2D_SUFFIXES = (".npz", ".json")  # diffhpe.video.save_detections
 SAMPLING_FLAGS = (
@@ -154,7 +154,12 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     from diffhpe.safety import check_output_dir
 
     check_output_dir(args.out, "--out")  # before rendering anything
-    summary = build_benchmark(args.data_root, args.out, seed=args.seed, workers=args.workers)
+    if args.virtual_cameras < 0:
+        raise ValueError(f"--virtual-cameras must be >= 0, got {args.virtual_cameras}")
+    summary = build_benchmark(
+        args.data_root, args.out, seed=args.seed, workers=args.workers,
+        virtual_cameras=args.virtual_cameras, splits=args.splits,
+    )  # fmt: skip
     print(format_summary(summary))
     print(
         f"\nwrote {Path(args.out) / 'data_3d_open.npz'}, data_2d_open_gt.npz, data_2d_open_det.npz, benchmark.json"
@@ -266,7 +271,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         oracle=args.oracle,
         device=args.device,
     )
-    summary = evaluate(checkpoint, opts, progress=not args.quiet)
+    summary = evaluate(checkpoint, opts, progress=not args.quiet, subjects=args.subjects)
     print(format_report(summary))
     if args.json:
         write_summary(summary, args.json)
@@ -278,9 +283,20 @@ def cmd_presets(args: argparse.Namespace) -> int:
     from diffhpe.config import list_presets, preset_path
 
     for name in list_presets():
-        first = preset_path(name).read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
-        print(f"{name:<18} {first}")
+        print(f"{name:<18} {preset_summary(preset_path(name))}")
     return 0
+
+
+def preset_summary(path: Path) -> str:
+    """The first sentence of a preset's leading comment block (however many lines)."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    text = " ".join(x for x in lines if x)
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s|$)", text)
+    return text[: end.start() + 1] if end else text
 
 
 def _read_people(args: argparse.Namespace) -> list[dict]:
@@ -307,6 +323,7 @@ def _read_people(args: argparse.Namespace) -> list[dict]:
                     "fps": float(fields.get("fps", 50.0)),
                     "name": path.stem,
                     "gt3d": fields.get("gt3d"),
+                    "focal": float(fields["focal"]) if "focal" in fields else None,
                 }
             ]
     from diffhpe.formats import read_keypoints
@@ -368,6 +385,20 @@ def _per_person(path: Path, name: str, many: bool) -> Path:
     return path.with_name(f"{path.stem}_{name}{path.suffix}") if many else path
 
 
+def _scene(res, gt):  # noqa: ANN001, ANN202 - LiftResult, (T, 17, 3) or None
+    """What the pictures show: the world-frame joints (the person moves over the floor)
+    and the ground truth put at the estimated root, or the root-relative camera-frame
+    joints when there is no trajectory. Returns (pose, gt, frame)."""
+    import numpy as np
+
+    if res.pose3d_world is None or not np.isfinite(res.pose3d_world).all():
+        return res.pose3d, gt, "camera"
+    if gt is not None:
+        m = np.asarray(res.trajectory["world"]["camera_to_world"], dtype=np.float64)
+        gt = (gt - gt[:, :1] + res.root_cam[:, None]) @ m[:3, :3].T + m[:3, 3]
+    return res.pose3d_world, gt, "world"
+
+
 def cmd_lift(args: argparse.Namespace) -> int:
     import time
 
@@ -396,8 +427,18 @@ def cmd_lift(args: argparse.Namespace) -> int:
     # Flags and output paths first: nothing is read, loaded or lifted before they are fine.
     if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
         raise ValueError(f"--fps must be a number > 0, got {args.fps:g}")
-    if args.fps is not None and not (args.render or args.html):
-        raise ValueError("--fps applies to --render and --html only; add one or drop --fps")
+    bvh = str(args.output or "").lower().endswith(".bvh")
+    if args.fps is not None and not (args.render or args.html or bvh):
+        raise ValueError(
+            "--fps applies to --render and --html only, and to an -o .bvh output; add one or "
+            "drop --fps"
+        )
+    if args.focal is not None and not (np.isfinite(args.focal) and args.focal > 0):
+        raise ValueError(f"--focal must be a number of pixels > 0, got {args.focal:g}")
+    if bvh:
+        from diffhpe.io.bvh_export import require_scipy
+
+        require_scipy()  # before any work
     check_sampling_flags(args)
     out = Path(args.output) if args.output else src.with_name(src.stem + "_3d.npz")
     check_output_path(out, "-o/--output", LIFT_SUFFIXES, inputs=[src])
@@ -435,7 +476,10 @@ def cmd_lift(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         with warnings.catch_warnings():  # said above, named by file: not twice
             warnings.filterwarnings("ignore", r"lift: in \d+ of \d+ frames", UserWarning)
-            res = lifter.lift(person["xy"], person["image_size"])
+            res = lifter.lift(
+                person["xy"], person["image_size"], focal=args.focal or person.get("focal"),
+                fps=person["fps"],
+            )  # fmt: skip
         seconds = time.perf_counter() - start
         target = _per_person(out, person["name"], many)
         meta = {
@@ -453,9 +497,16 @@ def cmd_lift(args: argparse.Namespace) -> int:
             },  # fmt: skip
         }
         with atomic_path(target) as tmp:  # a failure never leaves half a file
-            save_result(tmp, res, meta)
+            if target.suffix.lower() == ".bvh":
+                from diffhpe.io.bvh_export import write_bvh
+
+                write_bvh(tmp, res.pose3d_world, fps=args.fps or person["fps"] or 50)
+            else:
+                save_result(tmp, res, meta)
         n = len(res.pose3d)
         line = f"{person['name']}: {n} frames -> {target} (lifting {n / max(seconds, 1e-9):.1f} frames/s)"
+        if np.isfinite(res.root_cam).all():
+            line += f"; root {np.median(res.root_cam[:, 2]):.1f} m deep (median)"
         gt = person.get("gt3d")
         if gt is not None:
             gt = np.asarray(gt, dtype=np.float64)
@@ -473,21 +524,24 @@ def cmd_lift(args: argparse.Namespace) -> int:
                 extra = {"video_frames": read_frames(person["video"]),
                          "size": (2 * round(360 * w / h), 360)}  # fmt: skip
             picture = _per_person(Path(args.render), person["name"], many)
+            pose, gt_view, frame = _scene(res, gt)
             with atomic_path(picture) as tmp:
                 render(
-                    tmp, res.pose3d, pose2d=person["xy"], image_size=person["image_size"],
-                    uncertainty=res.uncertainty, gt3d=gt,
-                    fps=args.fps or person["fps"] or 25, **extra,
+                    tmp, pose, pose2d=person["xy"], image_size=person["image_size"],
+                    uncertainty=res.uncertainty_for_display(), gt3d=gt_view,
+                    fps=args.fps or person["fps"] or 25, frame=frame, **extra,
                 )  # fmt: skip
             print(f"rendered {picture}")
         if args.html:
             from diffhpe.viz import write_html
 
             page = _per_person(Path(args.html), person["name"], many)
+            pose, gt_view, frame = _scene(res, gt)
             with atomic_path(page) as tmp:
                 write_html(
-                    tmp, res.pose3d, pose2d=person["xy"], uncertainty=res.uncertainty,
-                    gt3d=gt, fps=args.fps or person["fps"] or 50,
+                    tmp, pose, pose2d=person["xy"],
+                    uncertainty=res.uncertainty_for_display(), gt3d=gt_view,
+                    fps=args.fps or person["fps"] or 50, frame=frame,
                 )  # fmt: skip
             print(f"wrote {page}")
     return 0
@@ -604,6 +658,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default=DEFAULT_BENCHMARK, help="output folder")
     b.add_argument("--seed", type=int, default=0, help="seed of the detector noise")
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 2)")
+    b.add_argument(
+        "--virtual-cameras", type=int, default=0,
+        help="N > 0: see each clip through N drawn cameras (phone, webcam, surveillance, "
+        "sports, studio; diffhpe.data.virtual) instead of the 4 Human3.6M ones; build into "
+        "another folder, e.g. --out data/open-virtual",
+    )  # fmt: skip
+    b.add_argument(
+        "--splits", default=None, metavar="FILE",
+        help="YAML/JSON split file {train: [...], validation: [...], test: [...]} of subjects "
+        "(CMU03), folders (hdm05/dg) or clip ids, e.g. to declare a new test set; unknown "
+        "names are errors, clips found in no split are reported as skipped (see "
+        "diffhpe.data.build) (default: the open protocol)",
+    )  # fmt: skip
     b.set_defaults(func=cmd_data_build)
     sm = data_sub.add_parser(
         "sample",
@@ -645,10 +712,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser(
         "evaluate",
-        help="evaluate a checkpoint: every metric, per action and overall",
+        help="evaluate a checkpoint: every metric, per action, per subject and overall",
         description="Evaluate a checkpoint on a split of the open benchmark or of Human3.6M "
         "(VideoPose3D-layout files): MPJPE, P-MPJPE, N-MPJPE, MPJVE and the coherence "
-        "metrics, per action and overall, in mm.",
+        "metrics, per action, per subject and overall, in mm.",
         **fmt,
     )
     e.add_argument(
@@ -687,6 +754,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=256, help="windows per batch")
     e.add_argument("--seed", type=int, default=0, help="seed of occlusions and sampling")
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")
+    e.add_argument(
+        "--subjects", nargs="+", default=None, metavar="SUBJECT",
+        help="evaluate only these subjects of the split, e.g. S9 or CMU03 HDM_dg (default: all "
+        "of the split's)",
+    )  # fmt: skip
     e.add_argument("--stride", type=int, default=1, help="keep every k-th frame")
     e.add_argument(
         "--window-stride", type=int, default=1, help="keep every k-th window (full frame rate)"
@@ -717,9 +789,10 @@ def build_parser() -> argparse.ArgumentParser:
         "lift",
         help="lift 2D keypoints (detector JSON, arrays, samples) or a video to 3D",
         description="Lift a 2D keypoint sequence to 3D with the shipped model (or --checkpoint). "
-        "Writes .npz/.json with the 3D joints in metres (camera frame, root-relative) and the "
-        "per-joint uncertainty. Output paths are checked before any work and written "
-        "atomically.",
+        "Writes .npz/.json with the 3D joints in metres (camera frame, root-relative), the "
+        "per-joint uncertainty, the root trajectory (root_cam) and the joints in a world frame "
+        "on the floor (pose3d_world), or a .bvh animation. Output paths are checked before any "
+        "work and written atomically.",
         **fmt,
     )
     lf.add_argument(
@@ -728,7 +801,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(the bundled walk), or a video (.mp4 .avi .mov .mkv .webm: 2D by MediaPipe Pose, "
         "needs diffhpe[video])",
     )
-    lf.add_argument("-o", "--output", help="output .npz or .json (default: INPUT_3d.npz)")
+    lf.add_argument(
+        "-o", "--output",
+        help="output .npz or .json (3D joints, root trajectory, world-frame joints) or .bvh "
+        "(animation of the world-frame joints, Y up, metres, for Blender; needs scipy: "
+        "diffhpe[bvh]) (default: INPUT_3d.npz)",
+    )  # fmt: skip
+    lf.add_argument(
+        "--focal", type=float, default=None, metavar="PIXELS",
+        help="focal length of the camera in pixels, for the root trajectory (root_cam, "
+        "pose3d_world, .bvh) (default: the input file's, else a guess for a 60-degree field "
+        "of view across the longer image side: 0.866 x its pixels)",
+    )  # fmt: skip
     lf.add_argument("--checkpoint", help="model checkpoint (default: the shipped model)")
     lf.add_argument("--format", default=None, help="input format (default: detected)")
     lf.add_argument(
@@ -765,7 +849,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fps",
         type=float,
         default=None,
-        help="frame rate of --render and --html (default: the input's, else 25 and 50)",
+        help="frame rate of --render, --html and a .bvh output (default: the input's, else 25, "
+        "50 and 50)",
     )
     lf.add_argument(
         "--save-2d",

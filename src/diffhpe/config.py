@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -297,8 +298,13 @@ def validate(cfg: RunConfig) -> None:
     if cfg.data.length < 1:
         raise ValueError(f"data.length must be >= 1, got {cfg.data.length}")
     validate_sampling(cfg.diffusion, cfg.model.kind)
-    if cfg.train.batch_size < 1 or cfg.train.lr <= 0:
-        raise ValueError("train.batch_size must be >= 1 and train.lr > 0")
+    if cfg.train.batch_size < 1:
+        raise ValueError(f"train.batch_size must be >= 1, got {cfg.train.batch_size}")
+    for name in ("lr", "min_lr", "weight_decay", "grad_clip", "max_minutes"):
+        v = getattr(cfg.train, name)
+        if not math.isfinite(v) or v < 0 or (name == "lr" and v == 0):
+            need = "> 0" if name == "lr" else ">= 0"
+            raise ValueError(f"train.{name} must be a finite number {need}, got {v}")
     if cfg.train.val_every < 1:
         raise ValueError(f"train.val_every must be >= 1, got {cfg.train.val_every}")
     if cfg.train.early_stop < 0:
@@ -364,4 +370,11 @@ def config_to_json(cfg: RunConfig) -> str:
 
 
 def config_from_json(text: str, where: str = "checkpoint") -> RunConfig:
-    return from_dict(RunConfig, json.loads(text), where)
+    """The :class:`RunConfig` of a checkpoint's JSON ``config``; errors name ``where``."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ValueError(f"{where}: the config is not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: the config must be a JSON object, got {type(data).__name__}")
+    return from_dict(RunConfig, data, where)

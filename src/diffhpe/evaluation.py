@@ -1,4 +1,9 @@
-"""``diffhpe evaluate``: every metric, per action and overall, for one checkpoint.
+"""``diffhpe evaluate``: every metric, per action, per subject and overall, for one checkpoint.
+
+Each metric of the summary's ``metrics_mm`` holds ``per_action`` and ``per_subject``
+means with ``action_averaged`` and ``subject_averaged``; ``evaluate(..., subjects=[...])``
+(``--subjects``) evaluates a subset of the split's subjects. (Not an :class:`EvalOptions`
+field: the experiments' cache keys are the options, and a subset is never cached.)
 
 Test-time occlusions are drawn independently of the training ones (seeded), so one
 checkpoint can fill a row of the paper's train x test matrices (Figures 3-5).
@@ -7,6 +12,7 @@ checkpoint can fill a row of the paper's train x test matrices (Figures 3-5).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,10 +93,13 @@ def check_source(source: DataSource) -> None:
         )
 
 
-def eval_windows(cfg: RunConfig, opts: EvalOptions) -> tuple[DataSource, EvalWindows]:
+def eval_windows(
+    cfg: RunConfig, opts: EvalOptions, subjects: list[str] | None = None
+) -> tuple[DataSource, EvalWindows]:
     """The data source (the checkpoint's unless ``opts`` names another) and the windows
-    ``opts`` selects from it (split, cameras, frame and window strides). Camera ids may be
-    numbers (``54138969``) or strings."""
+    ``opts`` selects from it (split, cameras, frame and window strides; ``subjects``: a
+    subset of the split's, None for all). Camera ids may be numbers (``54138969``) or
+    strings."""
     kind = opts.data_kind or cfg.data.kind
     if kind not in ("open", "h36m"):
         raise ValueError(f"data kind must be 'open' or 'h36m', got {kind!r} (--data-kind)")
@@ -101,14 +110,21 @@ def eval_windows(cfg: RunConfig, opts: EvalOptions) -> tuple[DataSource, EvalWin
     )
     check_source(source)
     cameras = tuple(str(c) for c in opts.cameras) if opts.cameras else None
-    seqs = load_sequences(source, opts.split, cameras, opts.stride)
+    seqs = load_sequences(source, opts.split, cameras, opts.stride, subjects=subjects)
     return source, EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
 
 
-def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -> dict[str, Any]:
+def evaluate(
+    checkpoint: str | Path,
+    opts: EvalOptions,
+    progress: bool = True,
+    subjects: list[str] | None = None,
+) -> dict[str, Any]:
     """Evaluate ``checkpoint`` (``"default"``: the shipped model); returns a JSON-ready
-    summary with per-action metrics (mm). Hypotheses and the memory of one batch are
-    checked (:mod:`diffhpe.safety`) before anything is sampled."""
+    summary with per-action and per-subject metrics (mm). ``subjects``: only these of the
+    split's subjects (None: all; an unknown one is an error naming the split's). Hypotheses
+    and the memory of one batch are checked (:mod:`diffhpe.safety`) before anything is
+    sampled."""
     t0 = time.time()
     if str(checkpoint) == "default":
         checkpoint = pretrained_path()
@@ -128,12 +144,13 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         )  # fmt: skip
     if parse_families(opts.family)[0] != (opts.family,):
         raise ValueError(f"family: expected one 2D definition family, got {opts.family!r}")
-    source, windows = eval_windows(cfg, opts)
+    source, windows = eval_windows(cfg, opts, subjects)
     spec = OcclusionSpec.parse(opts.occlusion)
     gen_occ = torch.Generator().manual_seed(opts.seed)
     gen_smp = torch.Generator().manual_seed(opts.seed + 1)
     sampler = make_sampler(diff) if is_diffusion(model) else None
     acc = MetricAccumulator(with_reference=True)
+    subject_acc = MetricAccumulator(with_reference=True)  # the same values, per subject
     oracle_acc = MetricAccumulator() if opts.oracle and is_diffusion(model) else None
     limit = opts.max_windows or len(windows)
     n_frames = 0
@@ -158,7 +175,11 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         )
         t_pred += time.time() - ts
         actions = b["actions"][:n]
-        evaluate_batch(pred.pose.float().cpu(), target.cpu(), mask.cpu(), actions, acc)
+        who = [windows.sequences[s].subject for s in b["seq_index"][:n].tolist()]
+        evaluate_batch(
+            pred.pose.float().cpu(), target.cpu(), mask.cpu(), actions, acc,
+            by=((subject_acc, who),),
+        )  # fmt: skip
         if oracle_acc is not None and pred.hypotheses is not None:
             best = oracle_best(pred.hypotheses, target)
             oracle_acc.update_frames(
@@ -179,6 +200,7 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
             "root": str(source.root),
             "detector": source.detector,
             "cameras": opts.cameras,
+            "subjects": sorted({s.subject for s in windows.sequences}),
             "stride": opts.stride,
             "window_stride": opts.window_stride,
         },  # fmt: skip
@@ -204,11 +226,21 @@ def evaluate(checkpoint: str | Path, opts: EvalOptions, progress: bool = True) -
         "predict_seconds": round(t_pred, 2),
         "frames_per_second": round(n_frames / max(t_pred, 1e-9), 1),
         "device": str(device),
-        "metrics_mm": acc.summary(scale=1000.0),
+        "metrics_mm": _with_subjects(acc.summary(scale=1000.0), subject_acc.summary(1000.0)),
     }
     if oracle_acc is not None:
         summary["oracle_upper_bound_mm"] = oracle_acc.summary(scale=1000.0)
     return summary
+
+
+def _with_subjects(per_action: dict, per_subject: dict) -> dict:
+    """Each metric of ``per_action`` (a :meth:`MetricAccumulator.summary`) with the
+    ``per_subject`` means and their ``subject_averaged`` added."""
+    for name, entry in per_action.items():
+        by = per_subject.get(name, {})
+        entry["per_subject"] = by.get("per_action", {})
+        entry["subject_averaged"] = by.get("action_averaged", math.nan)
+    return per_action
 
 
 def format_report(summary: dict[str, Any]) -> str:
@@ -224,13 +256,10 @@ def format_report(summary: dict[str, Any]) -> str:
         head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}, clip_x0 {s.get('clip_x0')}"
         if s.get("init") == "backbone":
             head += f", from the backbone estimate at step {s.get('start_step')}"
-    lines = [
-        head,
-        "",
-        to_table(
-            summary["metrics_mm"], metrics=TABLE_METRICS + ["symmetry_gap_gt", "segment_std_gt"]
-        ),
-    ]
+    metrics = TABLE_METRICS + ["symmetry_gap_gt", "segment_std_gt"]
+    lines = [head, "", to_table(summary["metrics_mm"], metrics=metrics)]
+    if any("per_subject" in summary["metrics_mm"][m] for m in metrics):
+        lines += ["", to_table(summary["metrics_mm"], metrics=metrics, by="subject")]
     if "oracle_upper_bound_mm" in summary:
         ob = summary["oracle_upper_bound_mm"]["mpjpe_oracle_upper_bound"]
         lines.append(
@@ -262,7 +291,7 @@ def denoising_profile(
     "frames", "seconds", ...}``.
     """
     from diffhpe.diffusion import make_schedule
-    from diffhpe.diffusion.schedule import add_noise, predict_x0
+    from diffhpe.diffusion.schedule import add_noise, eps_from_output, predict_x0
 
     t0 = time.time()
     device = torch.device(opts.device)
@@ -293,7 +322,8 @@ def denoising_profile(
         for t in steps:
             eps = torch.randn(x0.shape, generator=gen).to(device)
             x_t = add_noise(schedule, x0, eps, t)
-            eps_hat = model(x_t, torch.full((n,), t, dtype=torch.long, device=device), cond)
+            out = model(x_t, torch.full((n,), t, dtype=torch.long, device=device), cond)
+            eps_hat = eps_from_output(schedule, out, x_t, t, cfg.diffusion.prediction)
             x0_hat = predict_x0(schedule, x_t, eps_hat, t)
             s = sums[t]
             s[0] += float((((eps_hat - eps) ** 2).mean(dim=(-1, -2)) * mask).sum())

@@ -403,7 +403,12 @@ def load_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"experiment manifest {path} does not exist")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ValueError(
+            f"experiment manifest {path}: invalid YAML ({e})".replace("\n", " ")
+        ) from None
     where = str(path)
     d = _mapping(
         raw,

@@ -27,6 +27,7 @@ from diffhpe.diffusion import hypothesis_std
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.models.factory import load_model
 from diffhpe.skeleton import JOINT_NAMES, NUM_JOINTS
+from diffhpe.trajectory import root_trajectory
 
 PRETRAINED = {"default": "diffhpe-wrapper-open.safetensors"}
 
@@ -47,11 +48,34 @@ class LiftResult:
 
     pose3d: (N, 17, 3); uncertainty: (N, 17) per-joint std across hypotheses in metres
     (zeros for a deterministic model); visible: (N, 17) bool input visibility.
+    suspect: (N,) bool, frames whose input cannot be trusted
+    (:func:`diffhpe.safety.suspect_frames`: most keypoints far outside the image, or fewer
+    than ``MIN_VISIBLE_JOINTS`` visible joints); their pose is still given, but their
+    ``uncertainty`` is NaN so it never reads as a confident estimate.
+    root_cam: (N, 3) the pelvis in the camera frame, metres (:mod:`diffhpe.trajectory`:
+    least-squares reprojection, smoothed); pose3d_world: (N, 17, 3) absolute joints in a
+    world frame with z up and the floor at z = 0; trajectory: how both were made
+    (intrinsics, camera-to-world transform). NaN where no root could be estimated.
     """
 
     pose3d: np.ndarray
     uncertainty: np.ndarray
     visible: np.ndarray
+    suspect: np.ndarray | None = None
+    root_cam: np.ndarray | None = None
+    pose3d_world: np.ndarray | None = None
+    trajectory: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.suspect is None:
+            self.suspect = np.zeros(len(self.pose3d), dtype=bool)
+
+    def uncertainty_for_display(self) -> np.ndarray:
+        """``uncertainty`` for pictures that need numbers: NaN (suspect frames) becomes the
+        sequence's largest finite uncertainty, so those frames show the widest spread."""
+        finite = np.isfinite(self.uncertainty)
+        top = float(self.uncertainty[finite].max()) if finite.any() else 0.0
+        return np.where(finite, self.uncertainty, top).astype(np.float32)
 
 
 def window_starts(n: int, length: int, stride: int) -> np.ndarray:
@@ -122,11 +146,21 @@ class Lifter:
             yield s, torch.from_numpy(x[idx]), torch.from_numpy(vis[idx])
 
     @torch.inference_mode()
-    def lift(self, xy: np.ndarray, image_size: tuple[int, int]) -> LiftResult:
-        """(N, 17, 2) pixels (NaN = missing) + (width, height) -> :class:`LiftResult`."""
+    def lift(
+        self,
+        xy: np.ndarray,
+        image_size: tuple[int, int],
+        focal: float | None = None,
+        fps: float | None = None,
+    ) -> LiftResult:
+        """(N, 17, 2) pixels (NaN = missing) + (width, height) -> :class:`LiftResult`.
+
+        ``focal`` (pixels) and ``fps`` only shape the root trajectory: the focal length
+        (default: a guess from the image size) and the time scale of its smoothing
+        (default 50 frames/s); see :mod:`diffhpe.trajectory`."""
         from diffhpe.safety import check_lift_input  # one place: CLI, Python API and video
 
-        check_lift_input(self, xy, image_size)  # sizes, geometry, hypotheses, memory
+        suspect = check_lift_input(self, xy, image_size)  # sizes, geometry, memory; (N,)
         xy = np.asarray(xy, dtype=np.float64)
         if xy.ndim != 3 or xy.shape[1:] != (NUM_JOINTS, 2):
             raise ValueError(f"lift: keypoints must have shape (N, 17, 2), got {xy.shape}")
@@ -165,13 +199,26 @@ class Lifter:
             np.add.at(wsum, frame[real], w)
         pose3d = (acc / wsum[:, None, None]).astype(np.float32)
         unc = (acc_unc / wsum[:, None]).astype(np.float32)
-        return LiftResult(pose3d=pose3d, uncertainty=unc, visible=visible)
+        unc[suspect] = np.nan  # suspect input: no confident-looking uncertainty
+        # Where the person is: root by reprojection (suspect frames left out), world frame.
+        traj = root_trajectory(
+            pose3d, xy, image_size, focal=focal, fps=fps or 50.0,
+            weights=np.where(np.asarray(suspect, dtype=bool)[:, None], 0.0, visible),
+        )  # fmt: skip
+        return LiftResult(
+            pose3d=pose3d, uncertainty=unc, visible=visible, suspect=suspect,
+            root_cam=traj.root_cam.astype(np.float32),
+            pose3d_world=traj.pose_world(pose3d).astype(np.float32), trajectory=traj.meta(),
+        )  # fmt: skip
 
 
 def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
     """Write a lift to ``.npz`` (plain arrays) or ``.json``: the 3D joints (N, 17, 3) in
     metres, camera frame, root-relative; per-joint uncertainty (N, 17) in metres; input
-    visibility; joint names; and ``meta`` (input mapping, image size, model, sampler)."""
+    visibility; the per-frame ``suspect`` flag (NaN uncertainty there; ``null`` in
+    JSON); the root trajectory ``root_cam`` (N, 3) and world-frame joints
+    ``pose3d_world`` (N, 17, 3) with how they were made (``trajectory``); joint names;
+    and ``meta`` (input mapping, image size, model, sampler)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {
@@ -180,13 +227,28 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
         "joint_names": list(JOINT_NAMES),
         **meta,
     }
+    if result.root_cam is not None:
+        info["trajectory"] = {
+            "root_cam": "the pelvis, camera frame, metres (pose3d + root_cam = absolute)",
+            "pose3d_world": "absolute joints, world frame: z up, floor z = 0, metres",
+            **(result.trajectory or {}),
+        }
     if path.suffix == ".json":
         doc = {
             **info,
             "pose3d": np.round(result.pose3d.astype(np.float64), 5).tolist(),
-            "uncertainty": np.round(result.uncertainty.astype(np.float64), 5).tolist(),
+            "uncertainty": [
+                [None if np.isnan(u) else u for u in row]
+                for row in np.round(result.uncertainty.astype(np.float64), 5).tolist()
+            ],
             "visible": result.visible.tolist(),
+            "suspect": np.asarray(result.suspect, dtype=bool).tolist(),
         }
+        for key in ("root_cam", "pose3d_world"):  # NaN (no root) -> null
+            value = getattr(result, key)
+            if value is not None:
+                rounded = np.round(value.astype(np.float64), 5)
+                doc[key] = np.where(np.isfinite(rounded), rounded, None).tolist()
         path.write_text(json.dumps(doc), encoding="utf-8")
     elif path.suffix == ".npz":
         np.savez_compressed(
@@ -194,6 +256,8 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
             pose3d=result.pose3d,
             uncertainty=result.uncertainty,
             visible=result.visible,
+            suspect=np.asarray(result.suspect, dtype=bool),
+            **{k: v for k in ("root_cam", "pose3d_world") if (v := getattr(result, k)) is not None},
             joint_names=np.array(JOINT_NAMES),
             meta=np.array(json.dumps(info)),
         )

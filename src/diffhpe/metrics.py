@@ -476,30 +476,33 @@ def to_table(
     summary: Mapping[str, Mapping[str, Any]],
     metrics: Sequence[str] | None = None,
     precision: int = 1,
+    by: str = "action",
 ) -> str:
     """A fixed-width text table of a :meth:`MetricAccumulator.summary`.
 
     One row per action (sorted), then ``frame_weighted`` and ``action_averaged``; one
     column per metric (``metrics`` picks and orders them; default all). Missing cells
-    show ``-``.
+    show ``-``. ``by="subject"`` reads ``per_subject`` and ``subject_averaged`` instead
+    (what :func:`diffhpe.evaluation.evaluate` adds to each metric).
     """
+    if by not in ("action", "subject"):
+        raise ValueError(f"by: expected 'action' or 'subject', got {by!r}")
     names = list(summary) if metrics is None else list(metrics)
     for name in names:
         if name not in summary:
             raise ValueError(f"metrics: {name!r} not in the summary; it has {sorted(summary)}")
-    actions = sorted({a for n in names for a in summary[n]["per_action"]})
-    rows = [(a, [summary[n]["per_action"].get(a) for n in names]) for a in actions]
-    rows += [
-        (key, [summary[n][key] for n in names]) for key in ("frame_weighted", "action_averaged")
-    ]
+    per, averaged = f"per_{by}", f"{by}_averaged"
+    actions = sorted({a for n in names for a in summary[n].get(per, {})})
+    rows = [(a, [summary[n].get(per, {}).get(a) for n in names]) for a in actions]
+    rows += [(key, [summary[n].get(key) for n in names]) for key in ("frame_weighted", averaged)]
 
     def cell(v: float | None) -> str:
         return "-" if v is None or math.isnan(v) else f"{v:.{precision}f}"
 
-    first = max([len("action")] + [len(r[0]) for r in rows])
+    first = max([len(by)] + [len(r[0]) for r in rows])
     widths = [max([len(n)] + [len(cell(r[1][i])) for r in rows]) for i, n in enumerate(names)]
     header = "  ".join(
-        [f"{'action':<{first}}"] + [f"{n:>{w}}" for n, w in zip(names, widths, strict=True)]
+        [f"{by:<{first}}"] + [f"{n:>{w}}" for n, w in zip(names, widths, strict=True)]
     )
     lines = [header, "-" * len(header)]
     for i, (label, values) in enumerate(rows):
@@ -522,25 +525,35 @@ def evaluate_batch(
     actions: Sequence[str],
     acc: MetricAccumulator,
     skeleton: Skeleton = H36M,
+    by: Sequence[tuple[MetricAccumulator, Sequence[str]]] = (),
 ) -> None:
     """Feeds one batch (B, T, J, 3) x2 of ``pred`` and ``target`` into ``acc``.
 
     Records ``METRIC_NAMES`` (coherence ones of the prediction) and, when
     ``acc.with_reference``, ``symmetry_gap_gt`` and ``segment_std_gt`` of the target.
     ``actions`` (B,) names the action of each sequence; ``mask`` (B, T) or None.
+    ``by``: more ``(accumulator, labels (B,))`` pairs that get the same values under other
+    labels (e.g. per subject), computed once.
     """
     _check_pair(pred, target)
     b, t = pred.shape[:2]
     valid = _check_mask(mask, b, t, pred.device)
     _check_actions(actions, b)
-    acc.update_frames("mpjpe", mpjpe_frames(pred, target, valid), valid, actions)
-    acc.update_frames("p_mpjpe", p_mpjpe_frames(pred, target, valid), valid, actions)
-    acc.update_frames("n_mpjpe", n_mpjpe_frames(pred, target, valid), valid, actions)
-    vel = velocity_mask(valid)
-    acc.update_frames("mpjve", mpjve_frames(pred, target, valid), vel, actions)
+    for _, labels in by:
+        _check_actions(labels, b)
+    targets = [(acc, actions), *by]
+
+    def frames(name: str, values: Tensor, m: Tensor) -> None:
+        for a, labels in targets:
+            a.update_frames(name, values, m, labels)
+
+    frames("mpjpe", mpjpe_frames(pred, target, valid), valid)
+    frames("p_mpjpe", p_mpjpe_frames(pred, target, valid), valid)
+    frames("n_mpjpe", n_mpjpe_frames(pred, target, valid), valid)
+    frames("mpjve", mpjve_frames(pred, target, valid), velocity_mask(valid))
     poses = [("", pred)] + ([("_gt", target)] if acc.with_reference else [])
     for suffix, x in poses:
-        gap = symmetry_gap_frames(x, valid, skeleton)
-        acc.update_frames("symmetry_gap" + suffix, gap, valid, actions)
+        frames("symmetry_gap" + suffix, symmetry_gap_frames(x, valid, skeleton), valid)
         std = segment_length_std(x, valid, skeleton)
-        acc.update_sequences("segment_std" + suffix, std, valid, actions)
+        for a, labels in targets:
+            a.update_sequences("segment_std" + suffix, std, valid, labels)

@@ -9,6 +9,10 @@ One place for the checks that every way in shares (``diffhpe lift``, the Python 
   frame (e.g. all zeros), is refused. A frame whose visible keypoints lie mostly
   (more than half) outside the image grown by ``OUTSIDE_MARGIN`` on every side is
   flagged: more than half of the frames flagged is an error, fewer a warning.
+- **Suspect frames** (:func:`suspect_frames`): a frame whose keypoints lie mostly
+  outside the image (as above) or that has fewer than ``MIN_VISIBLE_JOINTS`` visible
+  joints is lifted but flagged: :meth:`diffhpe.lifting.Lifter.lift` returns a per-frame
+  ``suspect`` (N,) and NaN ``uncertainty`` there, so the output never looks confident.
 - **Output paths** (:func:`check_output_path`, :func:`check_output_dir`): checked
   before any work (extension, a folder that exists or can be created and is writable,
   not an input file); :func:`atomic_path` writes beside the target and renames.
@@ -39,6 +43,11 @@ NUM_JOINTS = 17
 MIN_IMAGE_SIDE = 16  # pixels: below, no detector output is meaningful
 MAX_IMAGE_SIDE = 100_000  # pixels: above, the size is a unit or typing mistake
 OUTSIDE_MARGIN = 0.5  # a keypoint up to half the image size beyond an edge is still "near"
+MIN_VISIBLE_JOINTS = 8  # of 17: with fewer a frame's 3D is mostly guessed (flagged suspect)
+# A person whose median extent is below both MIN_PERSON_PX and MIN_PERSON_SHARE of the
+# image's longer side is no pose to lift (typically normalised coordinates given as pixels).
+MIN_PERSON_PX = 8.0
+MIN_PERSON_SHARE = 0.02
 MAX_HYPOTHESES = 1000  # -H ceiling: beyond, the mean/median no longer changes
 MEMORY_FRACTION = 0.75  # of the machine's memory (the GPU's for CUDA) one batch may take
 # Live float32 denoiser activations per (hypothesis, window, frame, joint, channel): the
@@ -125,11 +134,16 @@ def check_keypoints(
             f"{name}: in every frame all visible keypoints are the same point (e.g. "
             f"({where[0]:g}, {where[1]:g}) px): not a person; check the input's coordinates"
         )
-    mx, my = OUTSIDE_MARGIN * w, OUTSIDE_MARGIN * h
-    x, y = arr[..., 0], arr[..., 1]
-    with np.errstate(invalid="ignore"):
-        far = visible & ((x < -mx) | (x > w + mx) | (y < -my) | (y > h + my))
-    outside = framed & (2 * far.sum(-1) > count)
+    extent = np.nan_to_num(spread, nan=0.0).max(-1)  # (N,) the person's size, px
+    several = count >= 2
+    size = float(np.median(extent[several])) if several.any() else None
+    if size is not None and size < min(MIN_PERSON_PX, MIN_PERSON_SHARE * max(w, h)):
+        raise ValueError(
+            f"{name}: the person spans only {size:.2g} px (median over frames) in a "
+            f"{w:g}x{h:g} image: keypoints in normalised units? give pixels, or the right "
+            "image size"
+        )
+    outside = _outside_frames(arr, visible, w, h)
     n_out, n_framed = int(outside.sum()), int(framed.sum())
     if n_out:
         first = ", ".join(str(i) for i in np.flatnonzero(outside)[:5])
@@ -145,12 +159,48 @@ def check_keypoints(
     return outside
 
 
+def _outside_frames(arr: np.ndarray, visible: np.ndarray, w: float, h: float) -> np.ndarray:
+    """(N,) frames whose visible keypoints lie mostly (more than half) beyond the image
+    grown by ``OUTSIDE_MARGIN`` on every side."""
+    mx, my = OUTSIDE_MARGIN * w, OUTSIDE_MARGIN * h
+    x, y = arr[..., 0], arr[..., 1]
+    with np.errstate(invalid="ignore"):
+        far = visible & ((x < -mx) | (x > w + mx) | (y < -my) | (y > h + my))
+    count = visible.sum(-1)
+    return (count > 0) & (2 * far.sum(-1) > count)
+
+
+def suspect_frames(xy: Any, image_size: Any) -> np.ndarray:
+    """(N,) bool: frames whose 3D cannot be trusted, from the same geometry as
+    :func:`check_keypoints`: most visible keypoints far outside the image, or fewer than
+    ``MIN_VISIBLE_JOINTS`` visible joints (none at all included). Call after
+    :func:`check_keypoints` has accepted the sequence."""
+    arr = np.asarray(xy, dtype=np.float64)
+    w, h = check_image_size(image_size)
+    visible = np.isfinite(arr).all(-1)
+    return _outside_frames(arr, visible, w, h) | (visible.sum(-1) < MIN_VISIBLE_JOINTS)
+
+
 def check_lift_input(lifter: Any, xy: Any, image_size: Any) -> np.ndarray:
     """The checks of :meth:`diffhpe.lifting.Lifter.lift`: :func:`check_keypoints`, then
-    the hypotheses and the memory of one batch of windows (diffusion models only)."""
+    the hypotheses and the memory of one batch of windows (diffusion models only).
+    Returns :func:`suspect_frames` (N,), warning once when some frames have fewer than
+    ``MIN_VISIBLE_JOINTS`` visible joints (frames far outside warned already)."""
     outside = check_keypoints(xy, image_size, name="lift", stacklevel=3)
     check_lift_memory(lifter, len(np.asarray(xy)))
-    return outside
+    suspect = suspect_frames(xy, image_size)
+    few = suspect & ~outside
+    if few.any():
+        first = ", ".join(str(i) for i in np.flatnonzero(few)[:5])
+        more = ", ..." if few.sum() > 5 else ""
+        warnings.warn(
+            f"lift: {int(few.sum())} of {len(few)} frames have fewer than {MIN_VISIBLE_JOINTS} "
+            f"visible joints (frames {first}{more}); they are flagged suspect, with NaN "
+            "uncertainty",
+            UserWarning,
+            stacklevel=3,
+        )
+    return suspect
 
 
 def check_lift_memory(

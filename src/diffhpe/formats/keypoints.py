@@ -56,6 +56,12 @@ of 33 landmarks (or a list of such lists for several people, or a dict with
     frame,landmark,x,y,z,visibility
     0,0,0.51,0.22,-0.3,0.99
 
+A CSV header with some MediaPipe columns but not all (e.g. no ``y``) is an error naming
+what is missing, never read as another layout. The files ``diffhpe lift VIDEO --save-2d``
+writes are read back: its ``.json`` is the layout above; its ``.npz`` holds
+``landmarks`` (T, 33, 2) pixels, ``scores``, ``image_size`` and ``fps``
+(:func:`diffhpe.video.save_detections`).
+
 ``alphapose`` - AlphaPose results, Halpe-26 (78 numbers), COCO-17 (51), Halpe-136
 (its first 26 joints) or COCO-WholeBody-133 (its first 17); ``idx`` is the track id
 (``--pose_track``); PoseFlow's ``{image_name: [persons]}`` is accepted too::
@@ -71,8 +77,18 @@ code execution::
     positions_2d = {"video.mp4": {"custom": [array (T, 17, 2)]}}
     metadata = {"layout_name": "coco", "video_metadata": {"video.mp4": {"w": 1920, "h": 1080}}}
 
-``array`` - ``.npy`` (T, 17, 2 or 3) or ``.csv`` with one row per frame of 34 or 51
-numbers (x0, y0[, s0], x1, ...), optional header, already in Human3.6M order.
+``array`` - ``.npy`` (T, 17, 2 or 3), a diffhpe sample ``.npz`` (``diffhpe data
+sample``: ``keypoints`` (T, 17, 2), ``image_size``, ``fps``), or ``.csv`` with one row per
+frame of 34 or 51 numbers (x0, y0[, s0], x1, ...). Without a header the columns are in
+Human3.6M order. A header must name every column as a joint and a coordinate, in any
+order: the joint by its Human3.6M name (``diffhpe.skeleton.JOINT_NAMES``, case and
+punctuation ignored) or index 0-16, the coordinate ``x``, ``y`` or ``score`` (also
+``conf``, ``confidence``, ``visibility``, ``c``, ``s``, ``v``, ``p``), e.g. ``Pelvis_x``,
+``RKnee.y``, ``x_LWrist``, ``0_score``; columns are reordered by their names. Unknown,
+repeated or missing columns are errors naming them.
+
+3D files written by diffhpe (``diffhpe lift`` results with ``pose3d``, 3D benchmark files
+with ``positions_3d``) are refused with an error saying they hold 3D, not 2D keypoints.
 
 Cleaning: a keypoint with a score below ``score_threshold``, a NaN coordinate, or
 (0, 0) with zero confidence is missing. People: with track ids there is one result per
@@ -91,6 +107,7 @@ import json
 import math
 import re
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +259,7 @@ def read_keypoints(
         raise ValueError(f"score_threshold: expected a number >= 0, got {score_threshold!r}")
     size = None if image_size is None else _check_image_size(image_size, "image_size")
     data = _load_json(path) if path.is_file() and path.suffix.lower() in _JSON_SUFFIXES else None
+    _refuse_3d(path, data)
     if format is None:
         format = _detect(path, data)
     elif format not in FORMATS:
@@ -262,6 +280,7 @@ def detect_format(path: str | Path) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     data = _load_json(path) if path.is_file() and path.suffix.lower() in _JSON_SUFFIXES else None
+    _refuse_3d(path, data)
     return _detect(path, data)
 
 
@@ -535,11 +554,52 @@ def _first_record(data: Any, depth: int = 0) -> tuple[Any, int]:
     return data, depth
 
 
+def _npz_fields(path: Path) -> set[str]:
+    """The field names of an ``.npz`` (nothing is loaded or unpickled)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return set(f.files)
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a readable .npz file ({e})") from None
+    except AttributeError:  # a plain .npy array saved under an .npz name
+        raise ValueError(f"{path}: not an .npz archive (a single .npy array?)") from None
+
+
+_3D_FIELDS = {
+    "pose3d": "a 3D lift result (diffhpe lift output: 'pose3d' (N, 17, 3) metres)",
+    "positions_3d": "3D motion (VideoPose3D 'positions_3d', e.g. data_3d_open.npz)",
+}
+
+
+def _refuse_3d(path: Path, data: Any) -> None:
+    """3D files written by diffhpe (lift results, 3D benchmark files) are not 2D
+    keypoints: say so instead of a puzzling layout error."""
+    if path.is_dir():
+        return
+    if path.suffix.lower() == ".npz":
+        fields = _npz_fields(path)
+    elif isinstance(data, dict):
+        fields = set(data)
+    else:
+        return
+    for key, what in _3D_FIELDS.items():
+        if key in fields and "positions_2d" not in fields and "keypoints" not in fields:
+            raise ValueError(
+                f"{path}: this is {what}, not 2D keypoints; read_keypoints reads 2D keypoint "
+                "files (open this one with numpy.load or json, or lift the 2D input it came from)"
+            )
+
+
 def _detect(path: Path, data: Any) -> str:
     if path.is_dir():
         return "openpose"
     suffix = path.suffix.lower()
     if suffix == ".npz":
+        fields = _npz_fields(path)
+        if "landmarks" in fields:  # diffhpe lift VIDEO --save-2d x.npz (video.save_detections)
+            return "mediapipe"
+        if "keypoints" in fields:  # diffhpe data sample: Human3.6M order, pixels
+            return "array"
         return "vp3d"
     if suffix == ".npy":
         return "array"
@@ -845,6 +905,8 @@ def _read_openpose(path: Path, data: Any) -> list[_Parsed]:
 
 
 def _read_mediapipe(path: Path, data: Any) -> list[_Parsed]:
+    if path.suffix.lower() == ".npz":
+        return [_mediapipe_npz(path)]
     if path.suffix.lower() == ".csv":
         people, frames = _mediapipe_csv(path)
         meta: Any = {}
@@ -874,6 +936,21 @@ def _read_mediapipe(path: Path, data: Any) -> list[_Parsed]:
             normalised=True,
         )
     ]
+
+
+def _mediapipe_npz(path: Path) -> _Parsed:
+    """Video detections saved by ``diffhpe lift VIDEO --save-2d x.npz``: 33 landmarks in
+    pixels (NaN: nobody), their visibility, the image size and the frame rate."""
+    from diffhpe.video import load_detections  # here: diffhpe.video imports this module
+
+    det = load_detections(path)
+    return _Parsed(
+        MEDIAPIPE33_TABLE,
+        "mediapipe",
+        image_size=det.image_size,
+        fps=det.fps,
+        dense=(det.landmarks.astype(np.float64), det.scores.astype(np.float64)),
+    )
 
 
 def _mediapipe_landmarks(value: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -919,18 +996,37 @@ _MP_LANDMARK_COLS = ("landmark", "index", "landmark_index", "landmark_id", "join
 
 
 def _mediapipe_csv_columns(path: Path, required: bool) -> dict[str, str] | None:
-    """Column names {frame, landmark, x, y[, visibility]} of a MediaPipe CSV header."""
+    """Column names {frame, landmark, x, y[, visibility]} of a MediaPipe CSV header.
+
+    Not ``required`` (format detection): None for a header that is not MediaPipe's (no
+    MediaPipe column, or Human3.6M joint columns); a MediaPipe header that lacks a needed
+    column is an error naming it, never read as another layout.
+    """
     with path.open(newline="", encoding="utf-8") as f:
         header = next(csv.reader(f), [])
     cols = {c.strip().lower(): c for c in header}
     frame = next((cols[c] for c in _MP_FRAME_COLS if c in cols), None)
     landmark = next((cols[c] for c in _MP_LANDMARK_COLS if c in cols), None)
-    if frame is None or landmark is None or "x" not in cols or "y" not in cols:
-        if required:
+    missing = [
+        what
+        for what, have in (
+            (f"a frame column (one of {list(_MP_FRAME_COLS)})", frame),
+            (f"a landmark column (one of {list(_MP_LANDMARK_COLS)})", landmark),
+            ("'x'", cols.get("x")),
+            ("'y'", cols.get("y")),
+        )
+        if have is None
+    ]
+    if missing:
+        hints = (*_MP_FRAME_COLS, *_MP_LANDMARK_COLS, "x", "y", "z", "visibility", "presence")
+        mediapipe_like = any(h in cols for h in hints) and not any(
+            _header_column(c) is not None for c in header
+        )
+        if required or mediapipe_like:
             raise ValueError(
-                f"{path}: a MediaPipe CSV needs a header with a frame column "
-                f"{_MP_FRAME_COLS}, a landmark column {_MP_LANDMARK_COLS}, 'x' and 'y' "
-                f"(optional 'visibility'); got {header}"
+                f"{path}: MediaPipe CSV header {[c.strip() for c in header]} lacks "
+                f"{' and '.join(missing)}; a MediaPipe CSV needs a frame column, a landmark "
+                "column, 'x' and 'y' (optional 'visibility')"
             )
         return None
     out = {"frame": frame, "landmark": landmark, "x": cols["x"], "y": cols["y"]}
@@ -1039,33 +1135,144 @@ def _read_array(path: Path, data: Any) -> list[_Parsed]:
             )
     elif suffix == ".csv":
         arr = _array_csv(path)
+    elif suffix == ".npz":
+        return [_sample_npz(path)]
     else:
-        raise ValueError(f"{path}: format 'array' reads .npy or .csv, got {suffix!r}")
+        raise ValueError(f"{path}: format 'array' reads .npy, .csv or .npz, got {suffix!r}")
     sc = arr[..., 2] if arr.shape[2] == 3 else np.ones(arr.shape[:2])
     return [_Parsed(H36M17_TABLE, "array", dense=(arr[..., :2], sc))]
 
 
+def _sample_npz(path: Path) -> _Parsed:
+    """A diffhpe sample (``diffhpe data sample``): ``keypoints`` (T, 17, 2) pixels in
+    Human3.6M order, NaN where missing; ``image_size`` (2,) and ``fps`` when present."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            fields = {k: f[k] for k in f.files if k in ("keypoints", "image_size", "fps")}
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a plain-array .npz ({e})") from None
+    if "keypoints" not in fields:
+        raise ValueError(f"{path}: missing field 'keypoints' (T, 17, 2) of a diffhpe sample")
+    arr = _floats(fields["keypoints"], f"{path}: field 'keypoints'")
+    if arr.ndim != 3 or arr.shape[1] != NUM_JOINTS or arr.shape[2] not in (2, 3):
+        raise ValueError(
+            f"{path}: field 'keypoints' must have shape (T, 17, 2 or 3) in Human3.6M joint "
+            f"order, got {arr.shape}"
+        )
+    size = None
+    if "image_size" in fields:
+        size = _check_image_size(
+            tuple(fields["image_size"].reshape(-1).tolist()), f"{path}: field 'image_size'"
+        )
+    fps = None
+    if "fps" in fields:
+        fps = _fps_from_meta({"fps": float(fields["fps"])}, f"{path}: field")
+    sc = arr[..., 2] if arr.shape[2] == 3 else np.ones(arr.shape[:2])
+    return _Parsed(H36M17_TABLE, "array", image_size=size, fps=fps, dense=(arr[..., :2], sc))
+
+
 def _array_csv(path: Path) -> np.ndarray:
+    """Rows of 34/51 numbers; a header naming the columns (``JOINT_x``, ``JOINT_y``,
+    ``JOINT_score`` by Human3.6M name or index 0-16, any order) reorders them."""
     rows: list[list[float]] = []
+    order: np.ndarray | None = None  # column of each (joint, coordinate) when named
+    width: int | None = None
     with path.open(newline="", encoding="utf-8") as f:
         for line, row in enumerate(csv.reader(f), start=1):
             if not row or not any(c.strip() for c in row):
                 continue
             where = f"{path}: line {line}"
-            if line == 1 and not _all_numbers(row):
-                continue  # header
-            if len(row) not in (34, 51):
+            if not rows and order is None and not _all_numbers(row):
+                order = _array_csv_header(path, row)
+                width = len(row)
+                continue
+            if width is not None and len(row) != width:
+                raise ValueError(
+                    f"{where}: {len(row)} values where the header names {width} columns"
+                )
+            if width is None and len(row) not in (34, 51):
                 raise ValueError(
                     f"{where}: expected 34 (x, y) or 51 (x, y, score) numbers per frame for "
                     f"17 Human3.6M joints, got {len(row)}"
                 )
-            rows.append([_csv_float(c, where) for c in row])
+            values = [_csv_float(c, where) for c in row]
+            rows.append(values if order is None else [values[i] for i in order])
     if not rows:
         raise ValueError(f"{path}: no frames")
     if len({len(r) for r in rows}) != 1:
         raise ValueError(f"{path}: rows mix 34 and 51 numbers")
     arr = np.asarray(rows, dtype=np.float64)
     return arr.reshape(len(rows), NUM_JOINTS, arr.shape[1] // NUM_JOINTS)
+
+
+_COORD_ALIASES: dict[str, str] = {
+    "x": "x", "y": "y", "score": "score", "scores": "score", "conf": "score",
+    "confidence": "score", "c": "score", "s": "score", "p": "score", "prob": "score",
+    "likelihood": "score", "v": "score", "vis": "score", "visibility": "score",
+}  # fmt: skip
+_COORDS = ("x", "y", "score")
+_JOINT_KEYS = {re.sub(r"[^a-z0-9]", "", n.lower()): j for j, n in enumerate(JOINT_NAMES)}
+_HEADER_SEPS = " _.-:/"
+
+
+def _header_joint(text: str) -> int | None:
+    """A Human3.6M joint index from a name (``Neck/Nose``, ``lknee``) or ``0``-``16``."""
+    key = re.sub(r"[^a-z0-9]", "", text.lower())
+    if key.isdigit():
+        return int(key) if int(key) < NUM_JOINTS else None
+    return _JOINT_KEYS.get(key)
+
+
+def _header_column(name: str) -> tuple[int, str] | None:
+    """``Pelvis_x``, ``x_Pelvis``, ``0_x``, ``x0``, ``RKnee.score`` -> (joint, coordinate)."""
+    text = name.strip().lower()
+    for alias in sorted(_COORD_ALIASES, key=len, reverse=True):
+        coord = _COORD_ALIASES[alias]
+        if text.endswith(alias):
+            joint = _header_joint(text[: -len(alias)].rstrip(_HEADER_SEPS))
+            if joint is not None and text[: -len(alias)].strip(_HEADER_SEPS):
+                return joint, coord
+        if text.startswith(alias):
+            joint = _header_joint(text[len(alias) :].lstrip(_HEADER_SEPS))
+            if joint is not None and text[len(alias) :].strip(_HEADER_SEPS):
+                return joint, coord
+    return None
+
+
+def _array_csv_header(path: Path, header: list[str]) -> np.ndarray:
+    """Column index of each (joint, coordinate) in Human3.6M order, from a header that
+    names every column; unknown, repeated or missing columns are errors naming them."""
+    found: dict[tuple[int, str], int] = {}
+    unknown: list[str] = []
+    for i, name in enumerate(header):
+        parsed = _header_column(name)
+        if parsed is None:
+            unknown.append(name.strip())
+        elif parsed in found:
+            j, c = parsed
+            raise ValueError(
+                f"{path}: header columns {header[found[parsed]].strip()!r} and "
+                f"{name.strip()!r} both name {JOINT_NAMES[j]} {c}"
+            )
+        else:
+            found[parsed] = i
+    expected = (
+        "columns named JOINT_x, JOINT_y (optionally JOINT_score) for the 17 Human3.6M "
+        f"joints {list(JOINT_NAMES)} (or their indices 0-16), in any order"
+    )
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown header columns {unknown}; a keypoint CSV header needs {expected}"
+        )
+    coords = _COORDS if any(c == "score" for _, c in found) else _COORDS[:2]
+    missing = [
+        f"{JOINT_NAMES[j]}_{c}" for j in range(NUM_JOINTS) for c in coords if (j, c) not in found
+    ]
+    if missing:
+        raise ValueError(
+            f"{path}: header lacks the columns {missing}; a keypoint CSV header needs {expected}"
+        )
+    return np.array([found[(j, c)] for j in range(NUM_JOINTS) for c in coords])
 
 
 def _all_numbers(row: list[str]) -> bool:

@@ -58,11 +58,20 @@ The ``generic`` BVH fallback (:data:`GENERIC_CANDIDATES`) takes, per joint, the 
 present name of a candidate list (Mixamo, MotionBuilder, CMU and Daz spellings; case,
 ``_`` and spaces ignored) and a length unit from ``unit_scale`` or, if None, the
 heuristic of :func:`guess_unit_scale`.
+
+Body check (:func:`check_body_scale`, run by :func:`load_motion` on every clip): after
+the unit conversion the body must be human-sized, its height (ankle to top of the head
+along the bones, median over frames) in ``BODY_HEIGHT_RANGE`` metres and its median thigh
+(hip to knee) in ``THIGH_RANGE``. Otherwise the units are wrong (e.g. a Daz-style BVH
+written at 1/128 scale read as centimetres has 6 mm legs) and loading fails with
+an error naming the file, the metres per unit used and the scale found. An explicit
+``unit_scale`` is the caller's word: outside the ranges it warns instead.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,6 +191,14 @@ UNIT_CANDIDATES: dict[str, float] = {
     "inch": 0.0254,
     "cmu": CMU_UNIT,
 }
+
+# A human body after the unit conversion (metres): height from the ankles to the top of
+# the head along the bones, and the thigh (hip to knee); medians over frames.
+BODY_HEIGHT_RANGE = (0.5, 2.6)
+THIGH_RANGE = (0.15, 0.8)
+# An adult's leg (hip-knee-ankle; the open mocap's are 0.80-0.93 m): the "1x" of the scale
+# an error reports. Legs, not height: template points (Daz's head top) do not scale.
+ADULT_LEG = 0.8
 
 # Proper rotation from a y-up world to Human3.6M's z up: (x, y, z) -> (x, -z, y).
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -335,6 +352,52 @@ def guess_unit_scale(rest_positions: np.ndarray, height_m: float = 1.7) -> float
     return float(scales[np.argmin(np.abs(np.log(extent * scales / height_m)))])
 
 
+def body_measures(positions: np.ndarray) -> tuple[float, float, float]:
+    """(height, leg, thigh) of (N, 17, 3) joints in their units, medians over frames: the
+    ankle-to-head-top length along the bones (mean of the legs, hip to pelvis not
+    counted, then pelvis-spine-thorax-neck/nose-head), the mean hip-knee-ankle length
+    and the mean hip-knee length."""
+    x = np.asarray(positions, dtype=np.float64)
+    x = x[:: max(1, len(x) // 2000)]  # a few thousand frames are plenty for a median
+
+    def seg(a: str, b: str) -> np.ndarray:
+        return np.linalg.norm(x[:, JOINT_NAMES.index(a)] - x[:, JOINT_NAMES.index(b)], axis=-1)
+
+    thigh = 0.5 * (seg("LHip", "LKnee") + seg("RHip", "RKnee"))
+    leg = thigh + 0.5 * (seg("LKnee", "LAnkle") + seg("RKnee", "RAnkle"))
+    trunk = (
+        seg("Pelvis", "Spine") + seg("Spine", "Thorax") + seg("Thorax", "Neck/Nose")
+        + seg("Neck/Nose", "Head")
+    )  # fmt: skip
+    return float(np.median(leg + trunk)), float(np.median(leg)), float(np.median(thigh))
+
+
+def check_body_scale(
+    positions: np.ndarray, source: str | Path, metres_per_unit: float, how: str,
+    strict: bool = True,
+) -> None:  # fmt: skip
+    """A human-sized body (module docstring), else a ValueError (``strict``) or a warning
+    naming ``source``, the ``metres_per_unit`` used (``how``: where it came from) and the
+    scale found relative to an adult."""
+    height, leg, thigh = body_measures(positions)
+    lo, hi = BODY_HEIGHT_RANGE
+    tlo, thi = THIGH_RANGE
+    if lo <= height <= hi and tlo <= thigh <= thi:
+        return
+    ratio = leg / ADULT_LEG
+    scale = f"1/{1 / ratio:.3g} of" if 0 < ratio < 1 else f"{ratio:.3g} times"
+    text = (
+        f"{source}: read at {metres_per_unit:g} m per file unit ({how}), the body is "
+        f"{height:.3g} m tall with {leg:.3g} m legs and a {thigh:.3g} m thigh (a person: "
+        f"{lo}-{hi} m tall, thigh {tlo}-{thi} m); scale found: about {scale} an adult's size "
+        f"(legs of {ADULT_LEG} m), so the file's units are not these; pass unit_scale= "
+        "(metres per file unit) with the right one"
+    )
+    if strict:
+        raise ValueError(text)
+    warnings.warn(text, UserWarning, stacklevel=3)
+
+
 def resample(positions: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
     """(N, J, 3) -> (M, J, 3), M = floor((N - 1) * dst / src) + 1, linear in time.
 
@@ -436,6 +499,7 @@ def load_motion(
         skel = asfamc.read_asf(asf_path)
         kin = asfamc.forward_kinematics(skel, asfamc.read_amc(path, skel), fps=amc_fps)
         kind, joint_map, scale = "acclaim", ACCLAIM_JOINT_MAP, skel.metres_per_unit
+        how = f"the ASF's ':units length {skel.length_unit:g}'"
     elif ext == ".bvh":
         data = bvh.read_bvh(path)
         kin = bvh.forward_kinematics(data)
@@ -444,15 +508,19 @@ def load_motion(
             scale = unit_scale
         elif kind in KIND_UNITS:
             scale = KIND_UNITS[kind]
+            how = f"the unit of {kind} BVH files"
         else:
             scale = guess_unit_scale(bvh.rest_pose(data))
+            how = "guessed from the rest pose's height"
     elif ext == ".asf":
         raise ValueError(f"{path}: an .asf holds only the skeleton; pass the .amc and asf=")
     else:
         raise ValueError(f"{path}: unknown motion format {ext!r}; expected .amc or .bvh")
     if unit_scale is not None:  # also overrides the ASF's own units
         scale = unit_scale
+        how = "unit_scale given"
     positions = to_h36m(kin, joint_map, scale)
+    check_body_scale(positions, path, scale, how, strict=unit_scale is None)
     fps = kin.fps
     if fps_out is not None and fps_out != fps:
         positions = resample(positions, fps, fps_out)

@@ -6,7 +6,9 @@ any 2D unit), ``uncertainty`` ``(T, J)`` metres.
 
 The page embeds the poses as JSON (3D in integer millimetres) and a small viewer
 written for a 2D canvas: perspective projection of the 17 joints and 16 bones in
-the upright display frame of :mod:`diffhpe.viz.render` (display = (x, z, -y), Z up),
+the upright display frame of :mod:`diffhpe.viz.render` (display = (x, z, -y), Z up;
+with ``frame="world"`` world joints, z up, are shown as they are on the floor z = 0,
+with the pelvis's track over the floor),
 drag to rotate, wheel to zoom, play/pause, a frame scrubber, left/right colours,
 uncertainty as disc radius and a ground-truth toggle. Everything is inline, so the
 file works from ``file://`` with no network. For tests and scripting the page sets
@@ -31,8 +33,11 @@ from diffhpe.viz.render import (
     GT_COLOR,
     LEFT_COLOR,
     RIGHT_COLOR,
+    TRACK_COLOR,
     check_inputs,
     scene_box,
+    show_track,
+    to_display,
 )
 
 
@@ -67,12 +72,18 @@ def viewer_data(
     fps: float = 50,
     title: str = "diffhpe",
     skeleton: Skeleton = H36M,
+    frame: str = "camera",
+    track: bool | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready payload the viewer reads (validated; 3D in integer mm)."""
+    """The JSON-ready payload the viewer reads (validated; 3D in integer mm).
+
+    ``frame``: "camera" (x right, y down, z forward) or "world" (z up, floor z = 0);
+    ``track``: draw the pelvis's path over the floor (default: when it moves)."""
     p3, p2, unc, gt = check_inputs(pose3d, pose2d, uncertainty, gt3d, skeleton)
     if not (isinstance(fps, int | float) and fps > 0):
         raise ValueError(f"fps: expected a number > 0, got {fps!r}")
-    box = scene_box(p3, unc, gt)
+    to_display(p3[:1, :1], frame)  # checks frame
+    box = scene_box(p3, unc, gt, frame=frame)
     side = [0] * skeleton.num_joints
     for j in skeleton.left:
         side[j] = 1
@@ -86,7 +97,9 @@ def viewer_data(
         "joints": list(skeleton.names),
         "bones": skeleton.bones.tolist(),
         "side": side,
-        "colors": [CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, GT_COLOR],
+        "colors": [CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, GT_COLOR, TRACK_COLOR],
+        "frame": frame,
+        "track": show_track(p3, frame, track),
         "box": {
             "center": [round(float(c), 4) for c in box.center],
             "half": round(box.half, 4),
@@ -108,9 +121,11 @@ def viewer_html(
     fps: float = 50,
     title: str = "diffhpe",
     skeleton: Skeleton = H36M,
+    frame: str = "camera",
+    track: bool | None = None,
 ) -> str:
     """The whole HTML document as a string (see :func:`write_html`)."""
-    data = viewer_data(pose3d, pose2d, uncertainty, gt3d, fps, title, skeleton)
+    data = viewer_data(pose3d, pose2d, uncertainty, gt3d, fps, title, skeleton, frame, track)
     # "<" only occurs inside JSON strings; escaping it keeps "</script>" out of the block.
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
     return (
@@ -129,12 +144,15 @@ def write_html(
     fps: float = 50,
     title: str = "diffhpe",
     skeleton: Skeleton = H36M,
+    frame: str = "camera",
+    track: bool | None = None,
 ) -> Path:
-    """Write one offline HTML viewer of the sequence to ``path`` and return it."""
+    """Write one offline HTML viewer of the sequence to ``path`` and return it
+    (``frame``, ``track``: see :func:`viewer_data`)."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"path {str(path)!r}: expected a .html file")
-    text = viewer_html(pose3d, pose2d, uncertainty, gt3d, fps, title, skeleton)
+    text = viewer_html(pose3d, pose2d, uncertainty, gt3d, fps, title, skeleton, frame, track)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
@@ -218,11 +236,16 @@ VIEWER_JS = r"""
   var col = D.colors;  // centre, left, right, ground truth
   var box = D.box;
 
-  // Camera frame (x right, y down, z forward) in mm -> display metres (x, z, -y), Z up.
+  // Camera frame (x right, y down, z forward) in mm -> display metres (x, z, -y), Z up;
+  // a world frame (z up) is already upright: mm -> metres.
+  var WORLD = D.frame === "world";
   function toDisplay(frames) {
     if (!frames) return null;
     return frames.map(function (f) {
-      return f.map(function (p) { return [p[0] / 1000, p[2] / 1000, -p[1] / 1000]; });
+      return f.map(function (p) {
+        return WORLD ? [p[0] / 1000, p[1] / 1000, p[2] / 1000]
+                     : [p[0] / 1000, p[2] / 1000, -p[1] / 1000];
+      });
     });
   }
   var P = toDisplay(D.pose3d), G = toDisplay(D.gt3d);
@@ -250,7 +273,8 @@ VIEWER_JS = r"""
   document.getElementById("legend").innerHTML =
     '<span style="color:' + col[1] + '">&#9632; left</span>' +
     '<span style="color:' + col[2] + '">&#9632; right</span>' +
-    (G ? '<span style="color:' + col[3] + '">- - ground truth</span>' : "");
+    (G ? '<span style="color:' + col[3] + '">- - ground truth</span>' : "") +
+    (D.track ? '<span style="color:' + col[4] + '">&#8212; path of the pelvis</span>' : "");
 
   // Size a canvas backing store to its CSS box (crisp on high-DPI screens).
   function fit(canvas) {
@@ -289,10 +313,25 @@ VIEWER_JS = r"""
     }
   }
 
+  // The pelvis's path over the floor, and where it is now.
+  function drawTrack(ctx, proj, t, dpr) {
+    ctx.save(); ctx.strokeStyle = col[4]; ctx.fillStyle = col[4]; ctx.lineWidth = 1.5 * dpr;
+    ctx.beginPath();
+    for (var i = 0; i < T; i++) {
+      var q = proj([P[i][0][0], P[i][0][1], box.floor]);
+      if (i === 0) ctx.moveTo(q.x, q.y); else ctx.lineTo(q.x, q.y);
+    }
+    ctx.stroke();
+    var h = proj([P[t][0][0], P[t][0][1], box.floor]);
+    ctx.beginPath(); ctx.arc(h.x, h.y, 4 * dpr, 0, 2 * Math.PI); ctx.fill();
+    ctx.restore();
+  }
+
   function draw3d() {
     var s = fit(c3), ctx = c3.getContext("2d"), proj = camera(s.w, s.h), t = state.frame;
     ctx.clearRect(0, 0, s.w, s.h);
     drawFloor(ctx, proj);
+    if (D.track) drawTrack(ctx, proj, t, s.dpr);
     var q = P[t].map(proj);
     if (G && state.showGT) {
       var g = G[t].map(proj);

@@ -9,7 +9,10 @@ pixels (or any 2D unit: the blank canvas then fits the keypoints), ``uncertainty
 Display axes: the camera frame is shown upright with ``display = (x, z, -y)``, i.e.
 display X = camera x (right), display Y = camera z (depth, away from the camera),
 display Z = -camera y (up). This is a right-handed frame with Z up, so the person
-stands on a floor at their lowest joint. The 3D view is an orthographic projection
+stands on a floor at their lowest joint. Absolute joints in a world frame (z up, floor
+z = 0: ``LiftResult.pose3d_world``, :mod:`diffhpe.trajectory`) are drawn with
+``frame="world"``: as they are, on that floor, with the pelvis's track over the floor
+(the person moves through the scene). The 3D view is an orthographic projection
 done here in numpy and drawn with 2D matplotlib artists: a sphere of radius r then
 projects to a disc of radius r exactly, and a frame costs a few milliseconds.
 
@@ -36,6 +39,7 @@ RIGHT_COLOR = "#D55E00"  # vermillion
 CENTER_COLOR = "#3C3C3C"  # dark grey: pelvis, spine, neck, head
 GT_COLOR = "#8C8C8C"  # grey, dashed
 FLOOR_COLOR = "#D9D9D9"
+TRACK_COLOR = "#009E73"  # bluish green: the pelvis's path over the floor
 
 VIDEO_SUFFIXES = (".gif", ".mp4", ".png")
 
@@ -100,6 +104,25 @@ def camera_to_display(x: np.ndarray) -> np.ndarray:
     return np.stack([x[..., 0], x[..., 2], -x[..., 1]], axis=-1)
 
 
+def to_display(x: np.ndarray, frame: str = "camera") -> np.ndarray:
+    """(..., 3) points -> display coordinates (Z up): the camera frame through
+    :func:`camera_to_display`, a world frame (z up) as it is."""
+    if frame == "world":
+        return np.asarray(x, dtype=np.float64)
+    if frame == "camera":
+        return camera_to_display(x)
+    raise ValueError(f"frame: expected 'camera' or 'world', got {frame!r}")
+
+
+def show_track(pose3d: np.ndarray, frame: str = "camera", track: bool | None = None) -> bool:
+    """Whether to draw the pelvis's track: ``track``, or when None, when the pelvis moves
+    more than 5 cm over the floor (never for root-relative poses)."""
+    if track is not None:
+        return bool(track)
+    xy = to_display(pose3d[:, 0], frame)[:, :2]
+    return bool(np.ptp(xy, axis=0).max() > 0.05) if len(xy) else False
+
+
 def view_basis(elev: float, azim: float) -> np.ndarray:
     """(3, 3) rows: screen right, screen up and the unit vector towards the viewer.
 
@@ -143,19 +166,24 @@ def scene_box(
     gt3d: np.ndarray | None = None,
     margin: float = 0.1,
     min_half: float = 0.25,
+    frame: str = "camera",
 ) -> SceneBox:
     """The steady 3D frame of a whole sequence: one cube for all frames, so nothing jumps.
 
-    Points are ``(T, J, 3)`` camera metres; each joint is padded by its std when given.
+    Points are ``(T, J, 3)`` metres in ``frame`` (see :func:`to_display`); each joint is
+    padded by its std when given. In the world frame the floor is z = 0.
     """
-    pts = camera_to_display(pose3d).reshape(-1, 3)
+    pts = to_display(pose3d, frame).reshape(-1, 3)
     pad = np.zeros(len(pts)) if uncertainty is None else np.asarray(uncertainty).reshape(-1)
     lo, hi = (pts - pad[:, None]).min(0), (pts + pad[:, None]).max(0)
     floor = pts[:, 2].min()
     if gt3d is not None:
-        g = camera_to_display(gt3d).reshape(-1, 3)
+        g = to_display(gt3d, frame).reshape(-1, 3)
         lo, hi = np.minimum(lo, g.min(0)), np.maximum(hi, g.max(0))
         floor = min(floor, g[:, 2].min())
+    if frame == "world":  # the fitted floor, in the box
+        floor = 0.0
+        lo[2], hi[2] = min(lo[2], 0.0), max(hi[2], 0.0)
     half = max(float((hi - lo).max()) / 2 * (1 + margin), min_half)
     return SceneBox(center=(lo + hi) / 2, half=half, floor=float(floor))
 
@@ -194,6 +222,8 @@ class PoseRenderer:
         uncertainty_scale: float = 1.0,
         skeleton: Skeleton = H36M,
         show_counter: bool = True,
+        frame: str = "camera",
+        track: bool | None = None,
     ) -> None:
         try:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -215,7 +245,9 @@ class PoseRenderer:
         self.num_frames = self.pose3d.shape[0]
         self.uncertainty_scale = float(uncertainty_scale)
         self.basis = view_basis(elev, azim)
-        self.box = scene_box(self.pose3d, self.uncertainty, self.gt3d)
+        self.frame = frame
+        self.box = scene_box(self.pose3d, self.uncertainty, self.gt3d, frame=frame)
+        self.track = show_track(self.pose3d, frame, track)
         self._joint_colors, self._bone_colors = side_colors(skeleton)
 
         dpi = 100
@@ -280,8 +312,9 @@ class PoseRenderer:
         self._legend()
 
     def _project(self, x_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(J, 3) camera metres -> (J, 2) screen coordinates and (J,) depth (larger = nearer)."""
-        p = (camera_to_display(x_cam) - self.box.center) @ self.basis.T
+        """(J, 3) metres (camera or world frame) -> (J, 2) screen coordinates and (J,)
+        depth (larger = nearer)."""
+        p = (to_display(x_cam, self.frame) - self.box.center) @ self.basis.T
         return p[:, :2], p[:, 2]
 
     def _draw_floor(self) -> None:
@@ -294,9 +327,17 @@ class PoseRenderer:
         segs += [[(lim[0, 0], y, z), (lim[0, 1], y, z)] for y in ticks_y]
         s = (np.asarray(segs) - self.box.center) @ self.basis[:2].T
         self.ax3d.add_collection(LineCollection(s, colors=FLOOR_COLOR, linewidths=0.8, zorder=0))
-        # Axis triad at a floor corner, named by camera axes: display X, Y, Z = x, z, -y.
+        if self.track:  # the pelvis over the floor, the whole way (current spot: _update_3d)
+            g = to_display(self.pose3d[:, 0], self.frame)
+            g[:, 2] = z
+            s = (g - self.box.center) @ self.basis[:2].T
+            self.ax3d.plot(s[:, 0], s[:, 1], color=TRACK_COLOR, lw=1.2, zorder=0.5)
+            self._here = self.ax3d.scatter([s[0, 0]], [s[0, 1]], s=18, c=TRACK_COLOR, zorder=0.6)
+        # Axis triad at a floor corner, named by camera axes: display X, Y, Z = x, z, -y
+        # (world frame: x, y, z).
         o = np.array([lim[0, 0], lim[1, 0], z])
-        for d, label in (((1, 0, 0), "x"), ((0, 1, 0), "z"), ((0, 0, 1), "-y")):
+        names = ("x", "y", "z") if self.frame == "world" else ("x", "z", "-y")
+        for d, label in zip(((1, 0, 0), (0, 1, 0), (0, 0, 1)), names, strict=True):
             q = np.stack([o, o + 0.3 * self.box.half * np.asarray(d)]) - self.box.center
             q = q @ self.basis[:2].T
             self.ax3d.plot(q[:, 0], q[:, 1], color="#999", lw=1, zorder=0)
@@ -334,6 +375,10 @@ class PoseRenderer:
         if self.gt3d is not None:
             gxy, _ = self._project(self.gt3d[t])
             self._gt.set_segments(gxy[bones])
+        if self.track:
+            g = to_display(self.pose3d[t, 0], self.frame)
+            g[2] = self.box.floor
+            self._here.set_offsets(((g - self.box.center) @ self.basis[:2].T)[None])
         if self._counter is not None:
             self._counter.set_text(f"frame {t + 1}/{self.num_frames}")
 
@@ -459,19 +504,23 @@ def render_frames(
     azim: float = -65.0,
     uncertainty_scale: float = 1.0,
     skeleton: Skeleton = H36M,
+    frame: str = "camera",
+    track: bool | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield one ``(H, W, 3)`` uint8 picture per selected frame (all frames by default).
 
     ``size`` = (W, H) of the output; see :class:`PoseRenderer` for the panels. The 3D
     view (angles and limits) is fixed once from the whole sequence, not per frame.
     ``video_frames`` is an array/sequence or an iterator of RGB frames (then ``frames``
-    must be increasing).
+    must be increasing). ``frame``: "camera" (default) or "world" (z up, floor z = 0),
+    ``track``: draw the pelvis's path over the floor (default: when it moves).
     """
     if video_frames is not None and pose2d is None:
         raise ValueError("video_frames: given without pose2d; pass the 2D keypoints to draw on it")
     renderer = PoseRenderer(
-        pose3d, pose2d, image_size, uncertainty, gt3d, size, elev, azim, uncertainty_scale, skeleton
-    )
+        pose3d, pose2d, image_size, uncertainty, gt3d, size, elev, azim, uncertainty_scale,
+        skeleton, frame=frame, track=track,
+    )  # fmt: skip
     video = None if video_frames is None else _VideoReader(video_frames)
     try:
         for t in _frame_indices(frames, renderer.num_frames):
