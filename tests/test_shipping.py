@@ -55,6 +55,11 @@ def test_ship_writes_weights_and_a_measured_card(wrapper_run, tmp_path):
     assert (d.sampler, d.hypotheses, d.clip_x0) == ("ddpm", 3, 1.0)  # shipped defaults
     assert info["test"]["sampling"]["hypotheses"] == 3 and "clipped to 1.0 m" in card
     assert info["bytes"] < (wrapper_run / "last.safetensors").stat().st_size
+    # The card puts the training error at the best validation beside it (issue #16).
+    for key in ("mixste", "wrapper"):
+        fit = info[key]["train_mpjpe_mm_at_best"]
+        assert fit is not None and fit > 0
+        assert f"(training error there {fit:.1f} mm)" in card
 
 
 def test_ship_cli(wrapper_run, tmp_path, capsys):

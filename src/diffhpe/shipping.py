@@ -36,10 +36,13 @@ def _train_info(run_dir: Path) -> dict[str, Any]:
     _, meta = load_checkpoint(run_dir / "last.safetensors")
     state = json.loads(meta.get("train_state", "{}"))
     seconds = training_time(state.get("history", []))  # summed over resumed sessions
+    # The training error at the best validation (runs that log it: train.train_eval_windows).
+    best = min(state.get("history", []), key=lambda h: h["val_mpjpe_mm"], default={})
     return {
         "run": str(run_dir),
         "steps": state.get("step"),
         "best_val_mpjpe_mm": state.get("best"),
+        "train_mpjpe_mm_at_best": best.get("train_mpjpe_mm"),
         "train_minutes": round(seconds / 60, 1) if seconds is not None else None,
         "train_hardware": training_hardware(state.get("sessions", [])),
         "init_from": json.loads(meta["config"])["train"].get("init_from")
@@ -181,8 +184,10 @@ def model_card(info: dict[str, Any]) -> str:
     for key in ("mixste", "wrapper"):
         t = info.get(key)
         if t:
-            lines.append(f"- {key}: {t['steps']} steps, best validation MPJPE {t['best_val_mpjpe_mm']:.1f} mm, "
-                         f"{t['train_minutes']} min ({t['run']}"
+            fit = t.get("train_mpjpe_mm_at_best")
+            fit_text = "" if fit is None else f" (training error there {fit:.1f} mm)"
+            lines.append(f"- {key}: {t['steps']} steps, best validation MPJPE {t['best_val_mpjpe_mm']:.1f} mm"
+                         f"{fit_text}, {t['train_minutes']} min ({t['run']}"
                          + (f", started from {t['init_from']}" if t.get("init_from") else "")
                          + "); hardware: "
                          f"{t.get('train_hardware', 'not recorded')}")  # fmt: skip
