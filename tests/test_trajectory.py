@@ -288,8 +288,9 @@ def test_html_viewer_draws_the_path(tmp_path):
 def test_a_sample_file_can_carry_the_focal(tmp_path):
     f = np.load(SAMPLE)
     src = tmp_path / "clip.npz"
-    np.savez(src, **{k: f[k][:60] if k in ("keypoints", "gt3d") else f[k] for k in f.files},
-             focal=np.float64(1145.5))  # fmt: skip
+    assert float(f["focal"]) == pytest.approx(1145.5, abs=0.1)  # the bundled sample has it
+    fields = {k: f[k][:60] if k in ("keypoints", "gt3d") else f[k] for k in f.files}
+    np.savez(src, **{**fields, "focal": np.float64(1145.5)})
     out = tmp_path / "clip_3d.npz"
     assert main(["lift", str(src), "-o", str(out), "-H", "1"]) == 0
     intr = json.loads(str(np.load(out)["meta"]))["trajectory"]["intrinsics"]

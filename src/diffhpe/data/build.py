@@ -533,7 +533,7 @@ def export_sample(
     """Write a bundled sample: detected 2D (pixels) of one test clip seen by one camera,
     with its ground-truth 3D (camera frame, root-relative metres), as a plain ``.npz``
     (no pickles): ``keypoints (N, 17, 2)``, ``image_size (2,)``, ``gt3d (N, 17, 3)``,
-    ``fps ()``, ``source (str)``."""
+    ``focal ()`` (the camera's focal length, px), ``fps ()``, ``source (str)``."""
     from diffhpe.cameras import load_cameras
     from diffhpe.io.videopose3d import load_2d, load_3d
 
@@ -566,6 +566,7 @@ def export_sample(
         keypoints=det.astype(np.float32),
         image_size=np.array([cam.width, cam.height], dtype=np.int64),
         gt3d=x3d.astype(np.float32),
+        focal=np.array(float(cam.K[0, 0])),  # px: lets `diffhpe lift` place the root in depth
         fps=np.array(FPS),
         source=np.array(source),
     )
