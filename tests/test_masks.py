@@ -299,3 +299,23 @@ def test_a_diffusion_model_trains_and_samples_with_another_prediction(
     assert back.diffusion.prediction == prediction
     with pytest.raises(ValueError, match="diffusion.prediction must be 'eps', 'x0' or 'v'"):
         load_config("tiny", ["diffusion.prediction=score"])
+
+
+def test_init_from_a_checkpoint_without_a_mask_token(tiny_benchmark, tmp_path):
+    """A fine-tune may add the mask token to a MixSTE trained before it; any other
+    mismatch stays an error."""
+    old = tmp_path / "old"
+    train(_cfg(tiny_benchmark, old), progress=False)
+    cfg = _cfg(tiny_benchmark, tmp_path / "new", "model.mixste.mask_token=true",
+               f"train.init_from={old / 'best.safetensors'}")  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    from diffhpe.checkpoint import load_checkpoint, unprefixed
+
+    before = unprefixed(load_checkpoint(old / "best.safetensors")[0], "model.")
+    for k, v in before.items():
+        assert torch.equal(trainer.model.state_dict()[k], v), k
+    assert trainer.model.missing_embed is not None
+    bad = _cfg(tiny_benchmark, tmp_path / "bad", "model.mixste.dim=16", "model.mixste.heads=2",
+               f"train.init_from={old / 'best.safetensors'}")  # fmt: skip
+    with pytest.raises((ValueError, RuntimeError), match="size mismatch|do not match"):
+        Trainer(bad, progress=False)

@@ -94,6 +94,10 @@ def _mpjpe_loss(pred: Tensor, target: Tensor, frame_mask: Tensor) -> Tensor:
     return (err * m).sum() / m.sum().clamp(min=1)
 
 
+# Parameters of features newer than an init file (train.init_from may lack them).
+NEW_FEATURE_PARAMS = ("missing_embed",)
+
+
 def cosine_factor(step: int, warmup: int, total: int, floor: float) -> float:
     """LR multiplier at ``step``: linear warm-up over ``warmup`` steps to 1, then a cosine
     from 1 down to ``floor`` at ``total`` steps (and ``floor`` after)."""
@@ -199,7 +203,17 @@ class Trainer:
         if isinstance(self.model, DiffHPEWrapper):
             state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
             state.update({f"backbone.{k}": v for k, v in self.model.backbone.state_dict().items()})
-        self.model.load_state_dict(state)
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        # A model with a feature its init file predates (a mask token) keeps that part's
+        # fresh initialisation; anything else that does not match is an error.
+        new = [k for k in missing if k.rsplit(".", 1)[-1] in NEW_FEATURE_PARAMS]
+        if unexpected or len(new) != len(missing):
+            raise ValueError(
+                f"train.init_from {path}: weights do not match the model: missing "
+                f"{[k for k in missing if k not in new][:5]}, unexpected {unexpected[:5]}"
+            )
+        if new:
+            print(f"train.init_from {path}: new parameters start fresh: {', '.join(new)}")
 
     # ----------------------------------------------------------------- data
     def load_data(self) -> None:
