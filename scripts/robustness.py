@@ -35,9 +35,9 @@ CAMERA = "54138969"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def settings(bench: str, virtual: str) -> list[tuple[str, str, EvalOptions]]:
+def settings(bench: str, virtual: str, split: str = "test") -> list[tuple[str, str, EvalOptions]]:
     """(group, label, options) of every row."""
-    base = EvalOptions(split="test", cameras=[CAMERA], data_root=bench, detector="gt")
+    base = EvalOptions(split=split, cameras=[CAMERA], data_root=bench, detector="gt")
     rows = [("reference", "exact 2D, every joint visible", base)]
     for j in JOINT_NAMES:
         rows.append(
@@ -90,9 +90,11 @@ def main() -> None:
     p.add_argument("--bench", default="data/open")
     p.add_argument("--virtual", default="data/open-virtual")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "ROBUSTNESS.md")
+    p.add_argument("--split", default="test",
+                   help="test (reported numbers) or validation (to choose a model)")  # fmt: skip
     args = p.parse_args()
     cache = args.out.parent / "results" / "robustness"
-    rows = settings(args.bench, args.virtual)
+    rows = settings(args.bench, args.virtual, args.split)
     results = {}
     for ckpt in args.checkpoints:
         for _, label, o in rows:
@@ -107,7 +109,7 @@ def main() -> None:
         + "`; every number is one `diffhpe evaluate` run (its command is in "
         "`docs/results/robustness/`)._",
         "",
-        f"Open test split, camera {CAMERA} of the Human3.6M build (every frame) unless the "
+        f"Open {args.split} split, camera {CAMERA} of the Human3.6M build (every frame) unless the "
         "row says virtual cameras (the `data/open-virtual` build: the same test clips, 4 drawn "
         "cameras each). Exact 2D unless the row says detected. MPJPE in mm; in brackets, the "
         "change from the first row of the same model.",

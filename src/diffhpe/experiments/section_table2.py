@@ -1,0 +1,124 @@
+"""Section 1, paper Table 2 (section 5.1): accuracy and coherence of the three models."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from diffhpe.experiments.cache import Evaluation, Evaluator, metric
+from diffhpe.experiments.job import Job
+from diffhpe.experiments.manifest import REFERENCE_METRICS, TABLE2_MODELS, Manifest
+from diffhpe.experiments.markdown import DISPLAY, md_table, num
+from diffhpe.experiments.notes import backbone_notes, checkpoint_path, unique
+from diffhpe.experiments.provenance import provenance_lines
+from diffhpe.experiments.results import Collected
+
+Table2 = Collected[Mapping[str, Evaluation | None]]
+"""One evaluation per model (None: not run)."""
+
+
+def collect(m: Manifest, ev: Evaluator) -> Table2 | None:
+    """Run or reuse the section's evaluations; None without a ``table2`` block."""
+    t2 = m.table2
+    if t2 is None:
+        return None
+    missing: list[str] = []
+    cells: dict[str, Evaluation | None] = {}
+    for model in TABLE2_MODELS:
+        path = checkpoint_path(t2.checkpoints.get(model), f"table2.{model}", missing)
+        cells[model] = (
+            None
+            if path is None
+            else ev.run(Job(path, "none", t2.hypotheses, t2.sampler, t2.subset))
+        )
+    return Collected(cells, tuple(missing))
+
+
+def render(m: Manifest, t2: Table2 | None, command: str, bench: dict[str, Any]) -> list[str]:
+    lines = ["## 1. MixSTE vs DiffHPE (paper Table 2)", ""]
+    if t2 is None:
+        return lines + ["- not run: no `table2` section in the manifest", ""]
+    cells, missing = t2.cells, t2.missing
+    ref = m.paper_reference["table2"]
+    lines.append(
+        f"Frame-weighted means over the `{m.eval.split}` split (mm), no occlusion. The paper's "
+        "Human3.6M figures are shown beside ours for reference only: the data differ."
+    )
+    lines.append("")
+    rows = []
+    for model in TABLE2_MODELS:
+        e = cells[model]
+        paper = [num(ref.get(model, {}).get(k, math.nan)) for k in REFERENCE_METRICS]
+        if e is None:
+            rows.append([DISPLAY[model], "–", "not run", "–", "–", "–", *paper])
+            continue
+        h = str(e.summary["sampling"]["hypotheses"]) if e.summary.get("sampling") else "1"
+        rows.append(
+            [DISPLAY[model], h]
+            + [num(metric(e, k)) for k in ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std")]
+            + paper
+        )
+    first = next((e for e in cells.values() if e is not None), None)
+    if first is not None:
+        rows.append(
+            [
+                "Ground truth (floor)",
+                "–",
+                "–",
+                "–",
+                num(metric(first, "symmetry_gap_gt")),
+                num(metric(first, "segment_std_gt")),
+                "–",
+                "–",
+                "–",
+            ]
+        )
+    lines += md_table(
+        [
+            "Model",
+            "H",
+            "MPJPE",
+            "P-MPJPE",
+            "Symmetry gap",
+            "Segment std",
+            "Paper MPJPE",
+            "Paper sym. gap",
+            "Paper seg. std",
+        ],
+        rows,
+    )
+    lines += ["", *[f"- {x}" for x in missing]] if missing else []
+    lines += ["", *_per_action(cells), ""]
+    lines += backbone_notes([(cells.get("wrapper"), cells.get("mixste"))])
+    evals = unique(cells.values())
+    for k, e in cells.items():
+        if e is not None and e.info.kind != k:
+            lines.append(
+                f"- note: `{e.info.path}` (listed as {DISPLAY[k]}) is a {e.info.kind} model"
+            )
+    return lines + provenance_lines(evals, m, command, bench)
+
+
+def _per_action(evals: Mapping[str, Evaluation | None]) -> list[str]:
+    present = {k: e for k, e in evals.items() if e is not None}
+    if not present:
+        return []
+    lines = ["<details><summary>Per action (mm)</summary>", ""]
+    for name in ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std"):
+        actions = sorted(
+            {a for e in present.values() for a in e.summary["metrics_mm"][name]["per_action"]}
+        )
+        gt = next(iter(present.values())).summary["metrics_mm"].get(f"{name}_gt")
+        rows = []
+        for a in actions:
+            row = [a] + [
+                num(e.summary["metrics_mm"][name]["per_action"].get(a, math.nan))
+                for e in present.values()
+            ]
+            if gt is not None:
+                row.append(num(gt["per_action"].get(a, math.nan)))
+            rows.append(row)
+        header = ["Action"] + [DISPLAY[k] for k in present] + (["Ground truth"] if gt else [])
+        lines += [f"**{DISPLAY[name]}**", "", *md_table(header, rows), ""]
+    return lines + ["</details>"]
