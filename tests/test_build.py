@@ -148,3 +148,22 @@ def test_build_with_virtual_cameras(shared_data, tmp_path):
     assert again["clips"]["HDM_dg"]["HDM_dg_kickLFront1Reps_013"]["cameras"] == recs
     with pytest.raises(ValueError, match="virtual_cameras must be >= 0"):
         build_benchmark(root, tmp_path / "v3", virtual_cameras=-1)
+
+
+def test_benchmark_digest_ignores_the_build_but_not_the_data(tmp_path):
+    """Cached evaluations are keyed by the data a benchmark holds, not by how long its build
+    took or where its source folder was (a rebuild elsewhere reuses them)."""
+    from diffhpe.data.build import benchmark_digest
+
+    doc = {"format": "diffhpe-open-benchmark/1", "seed": 0, "clips": {"A": {"a": {"frames": 3}}},
+           "build_seconds": 16.1, "data_root": "/work/shared/data", "skipped": []}  # fmt: skip
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    a.write_text(json.dumps(doc, indent=1))
+    b.write_text(
+        json.dumps({**doc, "build_seconds": 14.7, "data_root": "/tmp/x", "skipped": ["Z"]})
+    )
+    c.write_text(json.dumps({**doc, "seed": 1}))
+    assert benchmark_digest(a) == benchmark_digest(b) != benchmark_digest(c)
+    (tmp_path / "bad.json").write_text("[1]")
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        benchmark_digest(tmp_path / "bad.json")

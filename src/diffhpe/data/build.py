@@ -44,6 +44,7 @@ Outputs, in the VideoPose3D layout (subjects are performers, e.g. ``CMU01``,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -467,6 +468,27 @@ def build_benchmark(
         }  # fmt: skip
     _atomic_write_json(out_dir / "benchmark.json", summary)
     return summary
+
+
+# benchmark.json fields that describe a build, not its data: the wall time, where the
+# source folder was on that machine, and the folders no split used.
+BUILD_ONLY_FIELDS: tuple[str, ...] = ("build_seconds", "data_root", "skipped")
+
+
+def benchmark_digest(path: str | Path) -> str:
+    """SHA-256 of a ``benchmark.json`` without :data:`BUILD_ONLY_FIELDS` (canonical JSON):
+    two builds of the same data on any machine get the same digest, so evaluations cached
+    against one are reused with the other."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: cannot read the benchmark description ({e})") from e
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: a benchmark description must be a JSON object")
+    data = {k: v for k, v in doc.items() if k not in BUILD_ONLY_FIELDS}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _atomic_write_json(path: Path, obj: dict) -> None:

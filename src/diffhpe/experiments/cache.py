@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from diffhpe.checkpoint import file_sha256
+from diffhpe.data.build import benchmark_digest
 from diffhpe.evaluation import EvalOptions, denoising_profile, evaluate
 from diffhpe.experiments.job import Job, Subset
 from diffhpe.experiments.manifest import Manifest
@@ -110,7 +110,8 @@ class Evaluator:
         if not Path(manifest.data_root).is_dir():
             raise ValueError(f"{manifest.path}: data_root {manifest.data_root!r} is not a folder")
         self.benchmark = json.loads(bench.read_text(encoding="utf-8")) if bench.is_file() else {}
-        self.benchmark_sha256 = file_sha256(bench) if bench.is_file() else None
+        # Of the data, not of the build's wall time or folder (diffhpe.data.build).
+        self.benchmark_sha256 = benchmark_digest(bench) if bench.is_file() else None
 
     def info(self, path: str) -> CheckpointInfo:
         """Checkpoint metadata, read once; labels (file-name stems) are unique per run."""
