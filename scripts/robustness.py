@@ -90,6 +90,8 @@ def main() -> None:
     p.add_argument("--bench", default="data/open")
     p.add_argument("--virtual", default="data/open-virtual")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "ROBUSTNESS.md")
+    p.add_argument("--labels", nargs="+", default=None,
+                   help="column names, one per checkpoint (default: their paths)")  # fmt: skip
     p.add_argument("--split", default="test",
                    help="test (reported numbers) or validation (to choose a model)")  # fmt: skip
     args = p.parse_args()
@@ -100,12 +102,14 @@ def main() -> None:
         for _, label, o in rows:
             results[ckpt, label] = run(ckpt, o, cache)
             print(f"{ckpt} | {label}: {results[ckpt, label]['mpjpe']:.1f} mm", file=sys.stderr)
-    names = [f"`{c}`" for c in args.checkpoints]
+    if args.labels is not None and len(args.labels) != len(args.checkpoints):
+        p.error(f"--labels: give one per checkpoint ({len(args.checkpoints)})")
+    names = args.labels or [f"`{c}`" for c in args.checkpoints]
     lines = [
         "# Robustness to real 2D",
         "",
         "_Written by `python scripts/robustness.py "
-        + " ".join(args.checkpoints)
+        + " ".join(sys.argv[1:])
         + "`; every number is one `diffhpe evaluate` run (its command is in "
         "`docs/results/robustness/`)._",
         "",
@@ -133,8 +137,8 @@ def main() -> None:
         for c in args.checkpoints
     }
     lines += ["", "Largest cost of one absence (issue #15 asks for at most 10 mm):", ""]
-    for c, (cost, label) in worst.items():
-        lines.append(f"- `{c}`: {cost:+.1f} mm ({label})")
+    for name, (cost, label) in zip(names, worst.values(), strict=True):
+        lines.append(f"- {name}: {cost:+.1f} mm ({label})")
     lines.append("")
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)

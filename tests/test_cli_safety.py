@@ -516,7 +516,7 @@ def test_init_noise_with_ddpm_runs_the_papers_sampler(tmp_path, capsys):
     assert main([*argv, "--init", "noise", "--sampler", "ddpm"]) == 0
     meta = json.loads(str(np.load(out, allow_pickle=False)["meta"]))
     assert meta["sampler"] == {"sampler": "ddpm", "steps": 50, "hypotheses": 1, "init": "noise",
-                               "start_step": None}  # fmt: skip
+                               "start_step": None, "aggregation": "mean"}  # fmt: skip
 
 
 # ---------------------------------------------------------- 7. warnings and help

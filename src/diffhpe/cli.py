@@ -226,6 +226,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from diffhpe.tuning import format_table, tune
+
+    res = tune(
+        args.config, args.trials, args.storage, study_name=args.study_name,
+        minutes_per_trial=args.minutes_per_trial, steps=args.steps, overrides=args.overrides,
+        out_dir=args.out, seed=args.seed, progress=not args.quiet,
+    )  # fmt: skip
+    print(format_table(res["rows"]))
+    if res["best_trial"] is not None:
+        print(f"best: trial {res['best_trial']}, validation MPJPE {res['best_value']:.2f} mm, "
+              f"{res['best_params']}")  # fmt: skip
+    print(f"wrote {res['csv']} and {res['json']}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from diffhpe.evaluation import EvalOptions, evaluate, format_report, write_summary
     from diffhpe.safety import check_device, check_output_path
@@ -468,6 +484,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
     lifter.diffusion = d = with_sampling(
         lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps,
         sampler=args.sampler, init=args.init, start_step=args.start_step,
+        aggregation=args.aggregation,
     )  # fmt: skip
     for person in people:  # memory of every person before lifting any
         check_lift_memory(lifter, len(person["xy"]), fix="use fewer hypotheses (-H)")
@@ -494,6 +511,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
                 "hypotheses": d.hypotheses,
                 "init": d.init,
                 "start_step": d.start_step,
+                "aggregation": d.aggregation,
             },  # fmt: skip
         }
         with atomic_path(target) as tmp:  # a failure never leaves half a file
@@ -710,6 +728,43 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
+    tu = sub.add_parser(
+        "tune",
+        help="hyper-parameter search (Optuna) on the validation split",
+        description="Search learning rate, batch size and the model's width and depth around "
+        "a preset (diffhpe.tuning.SEARCH_SPACE, docs/TUNING.md): each trial trains for the "
+        "budget into OUT/trial-K and is scored by its best validation MPJPE. The study lives "
+        "in an Optuna RDB storage: run the command again to resume it, or run it in several "
+        "processes at once (distinct --seed) to share it. Needs: pip install 'diffhpe[tune]'.",
+        **fmt,
+    )
+    tu.add_argument("config", help="preset name (see `diffhpe presets`) or YAML file")
+    tu.add_argument("overrides", nargs="*", help="dotted key=value overrides (fixed, not searched)")
+    tu.add_argument("--trials", type=int, required=True, help="trials to run now")
+    tu.add_argument(
+        "--storage", required=True, metavar="URL",
+        help="Optuna RDB storage, e.g. sqlite:///study.db (relative) or postgresql://...",
+    )  # fmt: skip
+    tu.add_argument("--study-name", default=None, help="study name (default: the preset's name)")
+    tu.add_argument(
+        "--steps", type=int, default=None,
+        help="training steps per trial (default: the preset's train.max_steps)",
+    )  # fmt: skip
+    tu.add_argument(
+        "--minutes-per-trial", type=float, default=None, metavar="M",
+        help="wall-time limit of each trial's training (default: none)",
+    )  # fmt: skip
+    tu.add_argument(
+        "--out", default=None, help="folder of the trial runs (default: runs/tune/STUDY_NAME)"
+    )
+    tu.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the sampler (plus the trials already stored); use distinct seeds for "
+        "processes sharing a study",
+    )  # fmt: skip
+    tu.add_argument("--quiet", action="store_true", help="no progress bars")
+    tu.set_defaults(func=cmd_tune)
+
     e = sub.add_parser(
         "evaluate",
         help="evaluate a checkpoint: every metric, per action, per subject and overall",
@@ -739,9 +794,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     e.add_argument(
         "--aggregation",
-        choices=["mean", "median"],
+        choices=["mean", "median", "reproj"],
         default=None,
-        help="how hypotheses combine (default: the checkpoint's)",
+        help="how hypotheses combine: mean, median, or reproj (per joint the hypothesis whose "
+        "reprojection through the data's camera calibration best matches the 2D input; "
+        "docs/AGGREGATION.md) (default: the checkpoint's)",
     )
     e.add_argument(
         "--clip-x0",
@@ -831,6 +888,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keypoints with a lower confidence count as missing",
     )
     _add_sampling_args(lf)
+    lf.add_argument(
+        "--aggregation", choices=["mean", "median", "reproj"], default=None,
+        help="how hypotheses combine: mean, median, or reproj (per joint the hypothesis whose "
+        "reprojection with the root trajectory's camera, --focal, best matches the 2D input; "
+        "docs/AGGREGATION.md) (default: the checkpoint's)",
+    )  # fmt: skip
     _add_start_args(lf)
     lf.add_argument(
         "--compile",

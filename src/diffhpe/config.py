@@ -87,6 +87,11 @@ class ModelConfig:
     use_visibility: bool = False
 
 
+# How hypotheses combine (diffhpe.diffusion.aggregate.METHODS): "reproj" chooses per joint
+# by agreement with the 2D input (diffhpe.diffusion.reproj, docs/AGGREGATION.md).
+AGGREGATIONS = ("mean", "median", "reproj")
+
+
 @dataclass
 class DiffusionConfig:
     schedule: str = "cosine"
@@ -95,7 +100,7 @@ class DiffusionConfig:
     sample_steps: int = 10  # DDIM steps K (ignored by DDPM, which uses T)
     eta: float = 0.0
     hypotheses: int = 5  # H
-    aggregation: str = "mean"
+    aggregation: str = "mean"  # one of AGGREGATIONS (diffhpe.diffusion.aggregate)
     clip_x0: float | None = None  # clip predicted x0 to +-this many metres while sampling
     # Where the reverse process starts. "noise": x_T ~ N(0, I) at step T-1 (eq. 8, the
     # paper). "backbone" (wrappers only): the frozen MixSTE's own 3D estimate, noised by
@@ -363,6 +368,10 @@ def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None
         raise ValueError("diffusion.hypotheses must be >= 1")
     if d.prediction not in ("eps", "x0", "v"):
         raise ValueError(f"diffusion.prediction must be 'eps', 'x0' or 'v', got {d.prediction!r}")
+    if d.aggregation not in AGGREGATIONS:
+        raise ValueError(
+            f"diffusion.aggregation must be one of {', '.join(AGGREGATIONS)}, got {d.aggregation!r}"
+        )
 
 
 def config_to_json(cfg: RunConfig) -> str:

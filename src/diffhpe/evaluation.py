@@ -114,6 +114,38 @@ def eval_windows(
     return source, EvalWindows(seqs, cfg.data.length).every(opts.window_stride)
 
 
+def sequence_cameras(source: DataSource, split: str, sequences: list) -> list:
+    """Per sequence, its camera's intrinsics in normalised screen units, for
+    ``aggregation='reproj'`` (:func:`diffhpe.diffusion.reproj.screen_intrinsics`): the
+    evaluation data knows its cameras, so the true calibration (focal, principal point,
+    distortion) is used, not the focal guess of ``diffhpe lift``. Human3.6M camera ids take
+    the bundled calibration, virtual cameras (``data build --virtual-cameras``) their
+    ``benchmark.json`` record; any other camera the focal guess."""
+    from diffhpe.cameras import CAMERA_IDS, load_cameras
+    from diffhpe.data.dataset import _subjects_and_extrinsics
+    from diffhpe.data.virtual import camera_from_dict
+    from diffhpe.diffusion.reproj import default_screen_intrinsics, screen_intrinsics
+    from diffhpe.trajectory import Intrinsics
+
+    def screen(cam: Any) -> Intrinsics:
+        return screen_intrinsics(Intrinsics.from_camera(cam), cam.width, cam.height)
+
+    h36m = {cid: screen(c) for cid, c in load_cameras().items()}
+    virtual = _subjects_and_extrinsics(source, split)[3]
+    out = []
+    for seq in sequences:
+        subject, *clip, cid = seq.name.split("/")
+        records = virtual.get(subject, {}).get("/".join(clip)) or []
+        rec = next((r for r in records if r.get("id") == cid), None)
+        if rec is not None:
+            out.append(screen(camera_from_dict(rec, cid, f"{source.root}: {seq.name}")))
+        elif cid in CAMERA_IDS:
+            out.append(h36m[cid])
+        else:
+            out.append(default_screen_intrinsics())
+    return out
+
+
 def evaluate(
     checkpoint: str | Path,
     opts: EvalOptions,
@@ -149,6 +181,8 @@ def evaluate(
     gen_occ = torch.Generator().manual_seed(opts.seed)
     gen_smp = torch.Generator().manual_seed(opts.seed + 1)
     sampler = make_sampler(diff) if is_diffusion(model) else None
+    reproj = is_diffusion(model) and diff.aggregation == "reproj"
+    seq_cams = sequence_cameras(source, opts.split, windows.sequences) if reproj else None
     acc = MetricAccumulator(with_reference=True)
     subject_acc = MetricAccumulator(with_reference=True)  # the same values, per subject
     oracle_acc = MetricAccumulator() if opts.oracle and is_diffusion(model) else None
@@ -170,9 +204,11 @@ def evaluate(
         x2d, visible = x2d.to(device), visible.to(device)
         target, mask = b["x3d"][:n].to(device), b["frame_mask"][:n].to(device)
         ts = time.time()
+        cams = [seq_cams[s] for s in b["seq_index"][:n].tolist()] if seq_cams else None
         pred = predict(
-            model, x2d, visible, diff, gen_smp, sampler, keep_hypotheses=oracle_acc is not None
-        )
+            model, x2d, visible, diff, gen_smp, sampler, keep_hypotheses=oracle_acc is not None,
+            camera=cams,
+        )  # fmt: skip
         t_pred += time.time() - ts
         actions = b["actions"][:n]
         who = [windows.sequences[s].subject for s in b["seq_index"][:n].tolist()]
@@ -216,6 +252,7 @@ def evaluate(
             "clip_x0": diff.clip_x0,
             "init": diff.init,
             "start_step": diff.start_step,
+            **({"reproj_camera": "calibration of each sequence's camera"} if reproj else {}),
         }
         if is_diffusion(model)
         else None,  # fmt: skip

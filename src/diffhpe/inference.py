@@ -78,11 +78,15 @@ def predict(
     generator: torch.Generator | None = None,
     sampler: DDPMSampler | DDIMSampler | None = None,
     keep_hypotheses: bool = False,
+    camera: Any = None,
 ) -> Prediction:
     """Lift a batch of windows. The conditioning is computed once for all steps and
     hypotheses; the H hypotheses run as one batch of B * H windows. With
     ``diff.init='backbone'`` every hypothesis starts from the wrapper's MixSTE estimate
-    noised to ``diff.start_step``."""
+    noised to ``diff.start_step``. ``camera`` is used by ``diff.aggregation='reproj'``
+    only: an :class:`~diffhpe.trajectory.Intrinsics` in normalised screen units (or one
+    per window; :func:`diffhpe.diffusion.reproj.screen_intrinsics`), None: the focal
+    guess."""
     if not is_diffusion(model):
         return Prediction(_root_relative(model(x2d, visible)))
     x_start = None
@@ -110,5 +114,5 @@ def predict(
         prediction=diff.prediction,
     )
     hyps = _root_relative(hyps)
-    pose = aggregate(hyps, diff.aggregation)
+    pose = aggregate(hyps, diff.aggregation, x2d=x2d, visible=visible, camera=camera)
     return Prediction(pose, hyps if keep_hypotheses else None)

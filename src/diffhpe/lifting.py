@@ -24,10 +24,11 @@ from torch import nn
 from diffhpe.cameras import normalize_screen
 from diffhpe.config import DiffusionConfig, RunConfig
 from diffhpe.diffusion import hypothesis_std
+from diffhpe.diffusion.reproj import screen_intrinsics
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.models.factory import load_model
 from diffhpe.skeleton import JOINT_NAMES, NUM_JOINTS
-from diffhpe.trajectory import root_trajectory
+from diffhpe.trajectory import Intrinsics, root_trajectory
 
 PRETRAINED = {"default": "diffhpe-wrapper-open.safetensors"}
 
@@ -157,7 +158,8 @@ class Lifter:
 
         ``focal`` (pixels) and ``fps`` only shape the root trajectory: the focal length
         (default: a guess from the image size) and the time scale of its smoothing
-        (default 50 frames/s); see :mod:`diffhpe.trajectory`."""
+        (default 50 frames/s); see :mod:`diffhpe.trajectory`. With the aggregation
+        ``'reproj'`` the hypotheses are also chosen through that camera."""
         from diffhpe.safety import check_lift_input  # one place: CLI, Python API and video
 
         suspect = check_lift_input(self, xy, image_size)  # sizes, geometry, memory; (N,)
@@ -179,10 +181,12 @@ class Lifter:
         wsum = np.zeros(n)
         gen = torch.Generator().manual_seed(self.seed)
         sampler = make_sampler(self.diffusion) if is_diffusion(self.model) else None
+        # aggregation 'reproj': the camera of the root trajectory, in normalised units.
+        camera = screen_intrinsics(Intrinsics.from_image(image_size, focal), w, h)
         for s, xb, vb in self._windows(x, visible, starts):
             pred = predict(
                 self.model, xb.to(self.device), vb.to(self.device), self.diffusion, gen, sampler,
-                keep_hypotheses=True,
+                keep_hypotheses=True, camera=camera,
             )  # fmt: skip
             pose = pred.pose.cpu().numpy().astype(np.float64)  # (B, L, J, 3)
             unc = (

@@ -9,10 +9,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from diffhpe.diffusion.reproj import Cameras, reproj_aggregate
 from diffhpe.skeleton import joint_index
 
 ROOT = joint_index("Pelvis")
-METHODS = ("mean", "median")
+METHODS = ("mean", "median", "reproj")
 
 
 def _check_hyps(hyps: Tensor, where: str) -> None:
@@ -22,14 +23,28 @@ def _check_hyps(hyps: Tensor, where: str) -> None:
         )
 
 
-def aggregate(hyps: Tensor, method: str = "mean") -> Tensor:
+def aggregate(
+    hyps: Tensor,
+    method: str = "mean",
+    x2d: Tensor | None = None,
+    visible: Tensor | None = None,
+    camera: Cameras = None,
+) -> Tensor:
     """One prediction (B, T, J, C) from hypotheses (H, B, T, J, C).
 
     "mean": the average of the H samples, the paper's aggregation. "median": the median
     of each coordinate of each joint over H (mean of the two middle values when H is even).
-    Neither looks at the ground truth.
+    "reproj": per joint the hypotheses weighted by how close their reprojection comes to
+    the visible 2D input ``x2d`` (B, T, J, 2) (normalised screen units; ``visible``
+    (B, T, J), ``camera`` the intrinsics in those units, None: the focal guess), the mean
+    where the keypoint is missing (:mod:`diffhpe.diffusion.reproj`). None looks at the
+    ground truth.
     """
     _check_hyps(hyps, "aggregate")
+    if method == "reproj":
+        if x2d is None:
+            raise ValueError("aggregate: method 'reproj' needs the 2D input x2d (B, T, J, 2)")
+        return reproj_aggregate(hyps, x2d, visible, camera)
     if method == "mean":
         return hyps.mean(dim=0)
     if method == "median":
