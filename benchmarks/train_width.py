@@ -134,6 +134,7 @@ def main() -> None:
     print(f"2048 x 2048 fp32 matmul on {args.threads} threads: {peak:.1f} GFLOP/s", flush=True)
     rows = []
     root = str(Path(args.data_root).resolve())
+    path = args.json or RESULTS / f"train-width{'-smoke' if args.smoke else ''}.json"
     drop = "preset" if args.dropout is None else str(args.dropout)
     for model in args.models:
         for width in args.widths:
@@ -145,6 +146,9 @@ def main() -> None:
                     row = run_child(__file__, child, args.threads, args.omp_passive)
                     row["peak_share"] = row["gflops_per_s"] / peak
                     rows.append(row)
+                    # Written after every row: a long sweep cut short keeps what it measured.
+                    write_results(path, "train_width", args.smoke, args.threads,
+                                  args.omp_passive, matmul_peak_gflops=peak, rows=rows)  # fmt: skip
                     print(
                         f"{model:<7} width {width:>3} batch {b:>3} micro {micro:>3}: "
                         f"{row['windows_per_s']:7.1f} windows/s, {row['gflops_per_s']:6.1f} "
@@ -152,9 +156,6 @@ def main() -> None:
                         f"{row['peak_rss_mb']:.0f} MiB",
                         flush=True,
                     )
-    path = args.json or RESULTS / f"train-width{'-smoke' if args.smoke else ''}.json"
-    write_results(path, "train_width", args.smoke, args.threads, args.omp_passive,
-                  matmul_peak_gflops=peak, rows=rows)  # fmt: skip
     print(f"wrote {path}", file=sys.stderr)
 
 

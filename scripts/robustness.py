@@ -92,6 +92,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "docs" / "ROBUSTNESS.md")
     p.add_argument("--labels", nargs="+", default=None,
                    help="column names, one per checkpoint (default: their paths)")  # fmt: skip
+    p.add_argument("--note", default="", help="a paragraph under the table's introduction")
     p.add_argument("--split", default="test",
                    help="test (reported numbers) or validation (to choose a model)")  # fmt: skip
     args = p.parse_args()
@@ -109,7 +110,7 @@ def main() -> None:
         "# Robustness to real 2D",
         "",
         "_Written by `python scripts/robustness.py "
-        + " ".join(sys.argv[1:])
+        + shlex.join(sys.argv[1:])
         + "`; every number is one `diffhpe evaluate` run (its command is in "
         "`docs/results/robustness/`)._",
         "",
@@ -118,6 +119,7 @@ def main() -> None:
         "cameras each). Exact 2D unless the row says detected. MPJPE in mm; in brackets, the "
         "change from the first row of the same model.",
         "",
+        *([args.note, ""] if args.note else []),
         "| setting | " + " | ".join(names) + " |",
         "|:--|" + "--:|" * len(names),
     ]

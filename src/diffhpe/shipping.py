@@ -141,6 +141,33 @@ def ship_command(run: str | Path, sampling: dict[str, Any], cameras: list[str] |
     return " ".join(parts)
 
 
+def _input_lines(bcfg: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    """What the pair was trained on beyond the paper's inputs (masks, 2D families, cameras,
+    gross errors); nothing for runs that predate those settings."""
+    d = cfg["data"]
+    lines = []
+    if bcfg["model"]["mixste"].get("mask_token") or cfg["model"].get("use_visibility"):
+        lines.append(
+            "- Missing keypoints are masked, not zeros: MixSTE "
+            + ("has a learned missing-joint embedding" if bcfg["model"]["mixste"].get("mask_token")
+               else "reads zeros")
+            + "; the denoiser "
+            + ("gets the mask as a channel." if cfg["model"].get("use_visibility")
+               else "sees the mask through MixSTE's features.")
+        )  # fmt: skip
+    extra = [
+        f"2D files {d['detector']} + {', '.join(d['train_extra_detectors'])}"
+        if d.get("train_extra_detectors") else "",
+        f"more cameras from {', '.join(d['train_extra_roots'])}" if d.get("train_extra_roots") else "",
+        f"2D joint families `{d['families']}`" if d.get("families", "exact") != "exact" else "",
+        f"gross detector errors in {d['hard_errors']:.0%} of windows" if d.get("hard_errors") else "",
+    ]  # fmt: skip
+    extra = [e for e in extra if e]
+    if extra:
+        lines.append("- Training inputs (wrapper): " + "; ".join(extra) + ".")
+    return lines
+
+
 def model_card(info: dict[str, Any]) -> str:
     """The Markdown model card, from :func:`ship`'s measurements."""
     cfg, bcfg, s = info["config"], info["backbone_config"], info["test"]
@@ -168,6 +195,7 @@ def model_card(info: dict[str, Any]) -> str:
         f"- Denoiser: {cfg['model']['denoiser']['num_blocks']} blocks x {cfg['model']['denoiser']['channels']} channels, "
         f"T = {cfg['diffusion']['num_steps']} ({cfg['diffusion']['schedule']} schedule), trained with occlusion "
         f"`{cfg['data']['occlusion']}`.",
+        *_input_lines(bcfg, cfg),
         f"- Default sampling: {sampling['sampler']} {sampling['steps']} steps"
         + (f" (eta {sampling['eta']:g})" if sampling["sampler"] == "ddim" else "")
         + f", H = {sampling['hypotheses']}, "
