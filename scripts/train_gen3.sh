@@ -10,7 +10,10 @@
 # Runs unchanged on a GPU (train.device=auto picks CUDA), e.g. MIN=25 bash scripts/train_gen3.sh
 #
 # Sessions:
-#   8: mixste-open from step 0 (MIN=135), ended by its time limit; state in checkpoints/.
+#   8: mixste-open from step 0 by hand (`diffhpe train mixste-open train.max_minutes=135`,
+#      beside the interim runs and the helpers' tests: often 10-20 windows/s instead of ~40),
+#      stopped by SIGTERM at step 692 for the benchmarks, resumed for 10 minutes
+#      (`... --resume train.max_minutes=10`); state in checkpoints/mixste-open.
 # When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md).
 set -euo pipefail
 MIN=${MIN:-120}
