@@ -29,6 +29,7 @@ from pathlib import Path
 
 from diffhpe.checkpoint import file_sha256
 from diffhpe.evaluation import EvalOptions, evaluate
+from diffhpe.experiments import evaluate_command
 from diffhpe.skeleton import JOINT_NAMES
 
 CAMERA = "54138969"
@@ -54,19 +55,6 @@ def settings(bench: str, virtual: str, split: str = "test") -> list[tuple[str, s
     return rows
 
 
-def command(ckpt: str, o: EvalOptions) -> str:
-    """The ``diffhpe evaluate`` line that gives the same row."""
-    parts = ["diffhpe", "evaluate", ckpt, "--split", o.split, "--data-root", str(o.data_root),
-             "--detector", str(o.detector)]  # fmt: skip
-    if o.cameras:
-        parts += ["--cameras", *o.cameras]
-    if o.occlusion != "none":
-        parts += ["--occlusion", o.occlusion]
-    if o.family != "exact":
-        parts += ["--family", o.family]
-    return shlex.join(parts)
-
-
 def run(ckpt: str, o: EvalOptions, cache: Path) -> dict:
     key = {"checkpoint_sha256": file_sha256(ckpt), "options": asdict(o)}
     name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -77,7 +65,7 @@ def run(ckpt: str, o: EvalOptions, cache: Path) -> dict:
             return stored
     summary = evaluate(ckpt, o, progress=False)
     m = summary["metrics_mm"]
-    out = {"key": key, "command": command(ckpt, o), "frames": summary["frames"],
+    out = {"key": key, "command": evaluate_command(o, ckpt), "frames": summary["frames"],
            "mpjpe": m["mpjpe"]["frame_weighted"], "p_mpjpe": m["p_mpjpe"]["frame_weighted"]}  # fmt: skip
     cache.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))

@@ -627,3 +627,10 @@ def test_result_labels_tell_apart_runs_with_the_same_folder_name(tiny_benchmark,
     assert labels == ["mixste-cpu-best", "session4-mixste-cpu-best", "session4-mixste-cpu-best-2"]
     assert ev.info(paths[1]).label == "session4-mixste-cpu-best"  # read once, same label
     assert [i.path for i in ev.checkpoints()] == paths
+
+
+def test_evaluate_command_names_a_non_default_family():
+    """The reproducing command of an evaluation on another detector's joints says so."""
+    plain = experiments.evaluate_command(EvalOptions(data_root="d"), "c")
+    coco = experiments.evaluate_command(EvalOptions(data_root="d", family="coco"), "c")
+    assert "--family" not in plain and "--family coco" in coco

@@ -45,6 +45,8 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
         f"--split {opts.split}",
         f"--occlusion {opts.occlusion}",
     ]
+    if opts.family != "exact":
+        parts.append(f"--family {opts.family}")
     if opts.hypotheses is not None:
         parts.append(f"-H {opts.hypotheses}")
     if opts.sampler is not None:
