@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from diffhpe.config import RunConfig
 from diffhpe.data.dataset import DataSource, load_sequences
-from diffhpe.data.families import apply_family, parse_families
+from diffhpe.data.families import FAMILIES, apply_family
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows
 from diffhpe.diffusion import oracle_best
@@ -174,8 +174,8 @@ def evaluate(
             diff.hypotheses, opts.batch_size, cfg.data.length, cfg.model.denoiser.channels,
             device=opts.device, fix="use fewer hypotheses (-H) or a smaller --batch-size",
         )  # fmt: skip
-    if parse_families(opts.family)[0] != (opts.family,):
-        raise ValueError(f"family: expected one 2D definition family, got {opts.family!r}")
+    if opts.family not in FAMILIES:
+        raise ValueError(f"family: expected one of {FAMILIES}, got {opts.family!r}")
     source, windows = eval_windows(cfg, opts, subjects)
     spec = OcclusionSpec.parse(opts.occlusion)
     gen_occ = torch.Generator().manual_seed(opts.seed)
