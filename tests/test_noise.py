@@ -1,4 +1,9 @@
-"""Detector-noise model: fit to the Stacked Hourglass figures, sampling, statistics."""
+"""Detector-noise model: fit to the Stacked Hourglass figures, sampling, statistics.
+
+The figures come from ``tests/fixtures/detector_noise`` (the real file's figures that the
+code reads, unchanged), so every test runs without ``../shared``; only
+``test_fixture_stands_for_the_real_file`` needs the real file, and skips without it.
+"""
 
 from __future__ import annotations
 
@@ -14,32 +19,39 @@ import pytest
 from diffhpe.data.noise import (
     LR_PAIRS,
     DetectorNoiseModel,
-    _ar1,
-    _episodes,
-    _mix_norm_stats,
-    _swap_chains,
-    _UnitProcess,
     compare_table,
     noise_statistics,
     noise_targets,
 )
+from diffhpe.data.noise.fitting import _swap_chains
+from diffhpe.data.noise.numerics import _mix_norm_stats
+from diffhpe.data.noise.processes import _ar1, _episodes, _UnitProcess
 from diffhpe.skeleton import JOINT_NAMES, joint_index
 
-NOISE_JSON = (
+FIXTURE_JSON = (
+    Path(__file__).resolve().parent
+    / "fixtures"
+    / "detector_noise"
+    / "stacked_hourglass_h36m_subset.json"
+)
+REAL_JSON = (
     Path(__file__).resolve().parents[1].parent
     / "shared"
     / "data"
     / "detector_noise"
     / "stacked_hourglass_h36m.json"
 )
+needs_real_json = pytest.mark.skipif(
+    not REAL_JSON.is_file(),
+    reason=f"needs the real Stacked Hourglass statistics at {REAL_JSON}",
+)
 J = joint_index
 
 
 @pytest.fixture(scope="module")
 def json_path() -> Path:
-    if not NOISE_JSON.is_file():
-        pytest.skip(f"{NOISE_JSON} not found")
-    return NOISE_JSON
+    """The statistics fixture (always there)."""
+    return FIXTURE_JSON
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +128,36 @@ def targets(json_path: Path) -> dict:
 
 
 # ------------------------------------------------------------------ fit against the JSON
+
+
+@pytest.mark.data
+@needs_real_json
+def test_fixture_stands_for_the_real_file() -> None:
+    """The fixture gives the real file's fitted model and targets, so the tests below
+    check the published figures; every section of the real file fits."""
+    for section in ("all", "test_S9_S11"):
+        real = DetectorNoiseModel.from_json(REAL_JSON, section).to_dict()
+        fixture = DetectorNoiseModel.from_json(FIXTURE_JSON, section).to_dict()
+        assert real.pop("source") == f"{REAL_JSON.name}:{section}"
+        assert fixture.pop("source") == f"{FIXTURE_JSON.name}:{section}"
+        assert real == fixture, section
+        assert noise_targets(REAL_JSON, section) == noise_targets(FIXTURE_JSON, section)
+    train = DetectorNoiseModel.from_json(REAL_JSON, section="train_S1_S5_S6_S7_S8")
+    assert train.ref_height_px == 310.0
+
+
+def test_columns_are_read_by_name(json_path: Path, tmp_path: Path) -> None:
+    """The joint tables' columns in reverse order fit the same model."""
+    doc = json.loads(json_path.read_text())
+    for section in ("all", "test_S9_S11"):
+        sec = doc[section]
+        sec["columns"] = sec["columns"][::-1]
+        sec["joints"] = {name: row[::-1] for name, row in sec["joints"].items()}
+    flipped = tmp_path / json_path.name
+    flipped.write_text(json.dumps(doc))
+    for section in ("all", "test_S9_S11"):
+        want = DetectorNoiseModel.from_json(json_path, section).to_dict()
+        assert DetectorNoiseModel.from_json(flipped, section).to_dict() == want
 
 
 def test_from_json_is_fast_and_deterministic(json_path: Path, model: DetectorNoiseModel) -> None:
@@ -460,9 +502,12 @@ def test_json_errors_name_the_file_and_field(json_path: Path, tmp_path: Path) ->
         noise_targets(cut)
     doc = json.loads(json_path.read_text())
     doc["all"]["joints"]["LWrist"] = doc["all"]["joints"]["LWrist"][:-1]
+    n_columns = len(doc["all"]["columns"])
     short = tmp_path / "short.json"
     short.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="short.json: field 'all.joints.LWrist' must list 26"):
+    with pytest.raises(
+        ValueError, match=f"short.json: field 'all.joints.LWrist' must list {n_columns} values"
+    ):
         DetectorNoiseModel.from_json(short)
     with pytest.raises(ValueError, match="missing field 'nosuch'"):
         DetectorNoiseModel.from_json(json_path, section="nosuch")
