@@ -16,13 +16,16 @@ import numpy as np
 import pytest
 
 from diffhpe.formats import (
+    FORMATS,
     TABLES,
     Keypoints2D,
     detect_format,
     mask_unreliable,
     read_keypoints,
+    read_people,
     to_h36m,
 )
+from diffhpe.formats.readers import READERS
 from diffhpe.io.safe_npz import UnsafePickleError
 from diffhpe.skeleton import JOINT_NAMES
 
@@ -446,3 +449,47 @@ def test_keypoints2d_validation():
         Keypoints2D(**{**ok, "mapping": {"Pelvis": "x"}})
     with pytest.raises(ValueError, match="image_size"):
         Keypoints2D(**{**ok, "image_size": (640, -1)})
+
+
+def test_registry_names_every_format_once_in_order():
+    assert tuple(r.name for r in READERS) == FORMATS == (
+        "coco", "coco-results", "openpose", "mediapipe", "alphapose", "vp3d", "array",
+    )  # fmt: skip
+    assert all(r.description and callable(r.detect) and callable(r.read) for r in READERS)
+    assert {r.name for r in READERS if r.framed} == {"coco", "mediapipe"}
+
+
+def test_frames_wrapper_is_detected_by_its_frames(tmp_path):
+    lm = [{"x": 0.5, "y": 0.5, "visibility": 1.0}] * 33
+    cases = {
+        "mp.json": ({"width": 20, "height": 10, "frames": [lm, None]}, "mediapipe"),
+        "yolo.json": ({"frames": [[[[1.0, 2.0, 0.9]] * 17]]}, "coco"),
+        "ann.json": ({"annotations": [], "frames": [lm]}, "coco-results"),
+    }
+    for name, (doc, fmt) in cases.items():
+        (tmp_path / name).write_text(json.dumps(doc))
+        assert detect_format(tmp_path / name) == fmt
+    (tmp_path / "op.json").write_text(json.dumps({"frames": {"people": []}}))
+    with pytest.raises(ValueError, match="cannot recognise"):
+        detect_format(tmp_path / "op.json")  # only coco and mediapipe come wrapped
+
+
+def test_read_people_keypoint_files_and_samples(tmp_path):
+    path = FIXTURES / "mmpose_tracks.json"
+    people = read_people(path)
+    assert [p["name"] for p in people] == ["mmpose_tracks_track3", "mmpose_tracks_track7"]
+    for person, kp in zip(people, read_keypoints(path), strict=True):
+        np.testing.assert_array_equal(person["xy"], kp.xy)
+        assert person["format"] == "coco/mmpose" and person["gt3d"] is None
+    with pytest.warns(UserWarning, match="several people"):
+        (single,) = read_people(FIXTURES / "coco_results.json", image_size=(640, 480))
+    assert single["name"] == "coco_results" and single["image_size"] == (640, 480)
+
+    xy = src_xy(17, 0)[None].repeat(3, 0)
+    np.savez(tmp_path / "s.npz", keypoints=xy, image_size=np.array([640, 480]), fps=25.0)
+    (sample,) = read_people(tmp_path / "s.npz", image_size=(800, 600))
+    assert sample["image_size"] == (800, 600) and sample["fps"] == 25.0  # the argument wins
+    assert sample["focal"] is None and sample["gt3d"] is None
+    np.testing.assert_array_equal(sample["xy"], xy)
+    with pytest.raises(ValueError, match="save_2d: only for a video input"):
+        read_people(path, save_2d=tmp_path / "d.npz")

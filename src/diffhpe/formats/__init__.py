@@ -10,14 +10,17 @@ from diffhpe.formats.keypoints import (
     read_keypoints,
 )
 from diffhpe.formats.mapping import TABLES, JointTable, to_h36m
+from diffhpe.formats.people import LiftInput, read_people
 
 __all__ = [
     "FORMATS",
     "TABLES",
     "JointTable",
     "Keypoints2D",
+    "LiftInput",
     "detect_format",
     "mask_unreliable",
     "read_keypoints",
+    "read_people",
     "to_h36m",
 ]
