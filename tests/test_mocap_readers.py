@@ -377,6 +377,21 @@ def test_euler_matrix_intrinsic_and_extrinsic() -> None:
     np.testing.assert_allclose(mocap.euler_matrix(a, "zx", intrinsic=False)[0], rx @ rz, atol=1e-15)
 
 
+def test_readers_share_the_kinematics_without_an_import_cycle() -> None:
+    """asfamc and bvh take their FK record from io.kinematics; mocap only imports them."""
+    import ast
+    import inspect
+
+    from diffhpe.io import kinematics
+
+    for reader in (asfamc, bvh, kinematics):
+        tree = ast.parse(inspect.getsource(reader))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "diffhpe.io.mocap" not in imported, reader.__name__
+    assert mocap.Kinematics is kinematics.Kinematics is bvh.Kinematics is asfamc.Kinematics
+    assert mocap.euler_matrix is kinematics.euler_matrix and mocap.to_h36m is kinematics.to_h36m
+
+
 def test_joint_expressions() -> None:
     assert mocap.parse_expression("head")[0][:2] == (1.0, "head")
     (w1, n1, o1), (w2, n2, o2) = mocap.parse_expression("0.25*Neck + 0.75*head@(0, 18, -1)")

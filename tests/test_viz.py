@@ -302,3 +302,21 @@ def test_html_viewer_draws_in_a_headless_browser(tmp_path: Path):
     assert img.shape[:2] == (600, 900)
     assert img.std() > 5
     assert color_pixels(img, LEFT_COLOR) > 100 and color_pixels(img, RIGHT_COLOR) > 100
+
+
+def test_geometry_and_writers_have_their_own_modules():
+    """html shares the numpy geometry without the renderer; old import paths still work."""
+    import ast
+    import importlib
+    import inspect
+
+    from diffhpe.viz import encode, geometry, html
+
+    render_module = importlib.import_module("diffhpe.viz.render")  # viz.render is the function
+
+    assert render_module.scene_box is geometry.scene_box
+    assert render_module.save_video is encode.save_video is save_video
+    assert render_module.VIDEO_SUFFIXES is encode.VIDEO_SUFFIXES
+    tree = ast.parse(inspect.getsource(html))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "diffhpe.viz.geometry" in imported and "diffhpe.viz.render" not in imported

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffhpe.io.mocap import Kinematics, euler_matrix
+from diffhpe.io.kinematics import Kinematics, euler_matrix
 
 _ROT_DOFS = ("rx", "ry", "rz")
 _ROOT_CHANNELS = ("TX", "TY", "TZ", "RX", "RY", "RZ")

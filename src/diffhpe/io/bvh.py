@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffhpe.io.mocap import Kinematics, euler_matrix
+from diffhpe.io.kinematics import Kinematics, euler_matrix
 
 _CHANNELS = ("xposition", "yposition", "zposition", "xrotation", "yrotation", "zrotation")
 

@@ -6,7 +6,8 @@ Pipeline of :func:`load_motion`:
 
 1. read the file and run FK on its FULL skeleton (:mod:`diffhpe.io.asfamc`,
    :mod:`diffhpe.io.bvh`) -> :class:`Kinematics`, (N, P, 3) in file units and axes;
-2. map to the 17 joints with the skeleton kind's joint map (below);
+2. map to the 17 joints with the skeleton kind's joint map (below; steps 2-4 are
+   :func:`diffhpe.io.kinematics.to_h36m`);
 3. scale to metres; turn the file's y-up world into z up with the proper rotation
    (x, y, z) -> (x, -z, y) (det = +1, so left stays left);
 4. put the floor at z = 0: the floor is the 1st percentile over frames of the per-frame
@@ -77,7 +78,55 @@ from pathlib import Path
 
 import numpy as np
 
+from diffhpe.io import asfamc, bvh
+from diffhpe.io.kinematics import (
+    FLOOR_PERCENTILE,
+    Y_UP_TO_Z_UP,
+    Kinematics,
+    axis_rotation,
+    euler_matrix,
+    evaluate_joint_map,
+    expression_points,
+    floor_points,
+    parse_expression,
+    to_h36m,
+)
 from diffhpe.skeleton import JOINT_NAMES
+
+# The kinematics (re-exported) live in diffhpe.io.kinematics, shared with the readers.
+__all__ = [
+    "ACCLAIM_JOINT_MAP",
+    "ADULT_LEG",
+    "BODY_HEIGHT_RANGE",
+    "CMU131_JOINT_MAP",
+    "CMU131_UNIT",
+    "CMU_UNIT",
+    "DAZ_HEAD_TOP",
+    "DAZ_JOINT_MAP",
+    "DAZ_UNIT",
+    "FLOOR_PERCENTILE",
+    "GENERIC_CANDIDATES",
+    "JOINT_MAPS",
+    "KIND_UNITS",
+    "Kinematics",
+    "Motion",
+    "THIGH_RANGE",
+    "UNIT_CANDIDATES",
+    "Y_UP_TO_Z_UP",
+    "axis_rotation",
+    "body_measures",
+    "bvh_joint_map",
+    "check_body_scale",
+    "euler_matrix",
+    "evaluate_joint_map",
+    "expression_points",
+    "floor_points",
+    "guess_unit_scale",
+    "load_motion",
+    "parse_expression",
+    "resample",
+    "to_h36m",
+]
 
 # Metres per file unit. CMU/VICON Acclaim: 1 unit = 1/0.45 inch (``:units length 0.45``).
 CMU_UNIT = 0.0254 / 0.45
@@ -200,10 +249,6 @@ THIGH_RANGE = (0.15, 0.8)
 # an error reports. Legs, not height: template points (Daz's head top) do not scale.
 ADULT_LEG = 0.8
 
-# Proper rotation from a y-up world to Human3.6M's z up: (x, y, z) -> (x, -z, y).
-Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-FLOOR_PERCENTILE = 1.0
-
 
 @dataclass
 class Motion:
@@ -214,131 +259,6 @@ class Motion:
     name: str
     source: str
     skeleton_kind: str
-
-
-@dataclass
-class Kinematics:
-    """FK of a file's full skeleton in file units and axes.
-
-    positions (N, P, 3); rotations (N, P, 3, 3), the global frame of each point in which
-    local offsets are given; names (P,); parents (P,), parent point index or -1.
-    """
-
-    names: tuple[str, ...]
-    parents: tuple[int, ...]
-    positions: np.ndarray
-    rotations: np.ndarray
-    fps: float
-    source: str
-
-    def index(self, name: str) -> int:
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise ValueError(f"{self.source}: no FK point {name!r}") from None
-
-
-def axis_rotation(axis: str, angle: np.ndarray) -> np.ndarray:
-    """(N,) angles in radians -> (N, 3, 3) right-handed rotations about ``x``, ``y``, ``z``."""
-    c, s = np.cos(angle), np.sin(angle)
-    one, zero = np.ones_like(c), np.zeros_like(c)
-    if axis == "x":
-        rows = ((one, zero, zero), (zero, c, -s), (zero, s, c))
-    elif axis == "y":
-        rows = ((c, zero, s), (zero, one, zero), (-s, zero, c))
-    elif axis == "z":
-        rows = ((c, -s, zero), (s, c, zero), (zero, zero, one))
-    else:
-        raise ValueError(f"rotation axis must be 'x', 'y' or 'z', got {axis!r}")
-    return np.stack([np.stack(r, -1) for r in rows], -2)
-
-
-def euler_matrix(angles: np.ndarray, axes: str, *, intrinsic: bool) -> np.ndarray:
-    """(N, K) radians about ``axes`` (K letters, e.g. ``"zxy"``) -> (N, 3, 3).
-
-    ``intrinsic``: R = R_first @ R_second @ ... (BVH channel order). Otherwise the first
-    listed rotation is applied first to column vectors: R = ... @ R_second @ R_first
-    (Acclaim ``axis``/``dof`` order).
-    """
-    angles = np.asarray(angles, dtype=np.float64)
-    if angles.ndim != 2 or angles.shape[1] != len(axes):
-        raise ValueError(f"angles must be (N, {len(axes)}) for axes {axes!r}, got {angles.shape}")
-    out = np.broadcast_to(np.eye(3), (angles.shape[0], 3, 3)).copy()
-    for k, ax in enumerate(axes.lower()):
-        r = axis_rotation(ax, angles[:, k])
-        out = out @ r if intrinsic else r @ out
-    return out
-
-
-_TERM = re.compile(
-    r"^\s*(?:(?P<w>[0-9.eE-]+)\s*\*\s*)?(?P<name>[^@*()]+?)\s*(?:@\s*\((?P<off>[^()]*)\))?\s*$"
-)
-
-
-def parse_expression(expr: str) -> list[tuple[float, str, np.ndarray | None]]:
-    """``"0.5*a + 0.5*b@(0, 1, 0)"`` -> [(weight, point name, local offset or None)]."""
-    terms: list[tuple[float, str, np.ndarray | None]] = []
-    for part in expr.split("+"):
-        m = _TERM.match(part)
-        if m is None:
-            raise ValueError(f"joint expression {expr!r}: cannot parse term {part.strip()!r}")
-        off = None
-        if m["off"] is not None:
-            vals = [float(v) for v in m["off"].split(",")]
-            if len(vals) != 3:
-                raise ValueError(f"joint expression {expr!r}: offset needs 3 values")
-            off = np.array(vals)
-        terms.append((float(m["w"]) if m["w"] else 1.0, m["name"].strip(), off))
-    total = sum(w for w, _, _ in terms)
-    if abs(total - 1.0) > 1e-9:
-        raise ValueError(f"joint expression {expr!r}: weights sum to {total}, expected 1")
-    return terms
-
-
-def expression_points(expr: str) -> list[str]:
-    """FK point names an expression uses."""
-    return [name for _, name, _ in parse_expression(expr)]
-
-
-def evaluate_joint_map(kin: Kinematics, joint_map: dict[str, str]) -> np.ndarray:
-    """(N, 17, 3) Human3.6M joints from FK points, in the file's units and axes."""
-    missing = [j for j in JOINT_NAMES if j not in joint_map]
-    if missing:
-        raise ValueError(f"joint map lacks Human3.6M joints {missing}")
-    out = np.zeros((kin.positions.shape[0], len(JOINT_NAMES), 3))
-    for j, joint in enumerate(JOINT_NAMES):
-        for w, name, off in parse_expression(joint_map[joint]):
-            p = kin.index(name)
-            point = kin.positions[:, p]
-            if off is not None:
-                point = point + kin.rotations[:, p] @ off
-            out[:, j] += w * point
-    return out
-
-
-def _descendants(parents: tuple[int, ...], roots: list[int]) -> list[int]:
-    keep = set(roots)
-    for i, p in enumerate(parents):  # parents come before children
-        if p in keep:
-            keep.add(i)
-    return sorted(keep)
-
-
-def floor_points(kin: Kinematics, joint_map: dict[str, str]) -> list[int]:
-    """FK point indices of the feet: the ankles' points and all their descendants."""
-    roots = [kin.index(n) for j in ("LAnkle", "RAnkle") for n in expression_points(joint_map[j])]
-    return _descendants(kin.parents, roots)
-
-
-def to_h36m(kin: Kinematics, joint_map: dict[str, str], metres_per_unit: float) -> np.ndarray:
-    """(N, 17, 3) metres, z up, floor at z = 0, from a y-up file's FK (module docstring)."""
-    if not metres_per_unit > 0:
-        raise ValueError(f"metres_per_unit must be positive, got {metres_per_unit}")
-    joints = evaluate_joint_map(kin, joint_map) * metres_per_unit @ Y_UP_TO_Z_UP.T
-    feet = kin.positions[:, floor_points(kin, joint_map)] * metres_per_unit @ Y_UP_TO_Z_UP.T
-    floor = np.percentile(feet[..., 2].min(axis=1), FLOOR_PERCENTILE)
-    joints[..., 2] -= floor
-    return joints
 
 
 def guess_unit_scale(rest_positions: np.ndarray, height_m: float = 1.7) -> float:
@@ -485,9 +405,6 @@ def load_motion(
     unit, overriding the kind's (needed only for unusual generic BVH). ``amc_fps``: AMC
     files do not store their rate; CMU and HDM05 record at 120 Hz.
     """
-    # Imported here: the readers import Kinematics and euler_matrix from this module.
-    from diffhpe.io import asfamc, bvh
-
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such motion file")

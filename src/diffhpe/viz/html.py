@@ -6,7 +6,7 @@ any 2D unit), ``uncertainty`` ``(T, J)`` metres.
 
 The page embeds the poses as JSON (3D in integer millimetres) and a small viewer
 written for a 2D canvas: perspective projection of the 17 joints and 16 bones in
-the upright display frame of :mod:`diffhpe.viz.render` (display = (x, z, -y), Z up;
+the upright display frame of :mod:`diffhpe.viz.geometry` (display = (x, z, -y), Z up;
 with ``frame="world"`` world joints, z up, are shown as they are on the floor z = 0,
 with the pelvis's track over the floor),
 drag to rotate, wheel to zoom, play/pause, a frame scrubber, left/right colours,
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from diffhpe.skeleton import H36M, Skeleton
-from diffhpe.viz.render import (
+from diffhpe.viz.geometry import (
     CENTER_COLOR,
     GT_COLOR,
     LEFT_COLOR,

@@ -16,189 +16,67 @@ z = 0: ``LiftResult.pose3d_world``, :mod:`diffhpe.trajectory`) are drawn with
 done here in numpy and drawn with 2D matplotlib artists: a sphere of radius r then
 projects to a disc of radius r exactly, and a frame costs a few milliseconds.
 
-Matplotlib is needed only for drawing (``pip install diffhpe[viz]``); the geometry
-helpers (:func:`camera_to_display`, :func:`scene_box`, :func:`view_basis`) use numpy
-only, so :mod:`diffhpe.viz.html` shares them without matplotlib.
+Matplotlib is needed only for drawing (``pip install diffhpe[viz]``). The geometry
+(:func:`camera_to_display`, :func:`scene_box`, :func:`view_basis`, colours) is in
+:mod:`diffhpe.viz.geometry` (numpy only, shared with :mod:`diffhpe.viz.html`) and the
+writers (:func:`save_video`) in :mod:`diffhpe.viz.encode`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from diffhpe.skeleton import H36M, Skeleton
+from diffhpe.viz.encode import VIDEO_SUFFIXES, save_video
+from diffhpe.viz.geometry import (
+    CENTER_COLOR,
+    FLOOR_COLOR,
+    GT_COLOR,
+    LEFT_COLOR,
+    RIGHT_COLOR,
+    TRACK_COLOR,
+    SceneBox,
+    as_array,
+    camera_to_display,
+    check_inputs,
+    scene_box,
+    screen_limits,
+    show_track,
+    side_colors,
+    to_display,
+    view_basis,
+)
 
-# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-LEFT_COLOR = "#0072B2"  # blue
-RIGHT_COLOR = "#D55E00"  # vermillion
-CENTER_COLOR = "#3C3C3C"  # dark grey: pelvis, spine, neck, head
-GT_COLOR = "#8C8C8C"  # grey, dashed
-FLOOR_COLOR = "#D9D9D9"
-TRACK_COLOR = "#009E73"  # bluish green: the pelvis's path over the floor
-
-VIDEO_SUFFIXES = (".gif", ".mp4", ".png")
-
-
-# --------------------------------------------------------------------------- inputs
-def as_array(
-    x: Any, name: str, shape: tuple[int | None, ...], allow_nan: bool = False
-) -> np.ndarray:
-    """``x`` (numpy or torch) as a float64 array of ``shape`` (None: any size), or ValueError.
-
-    ``allow_nan``: NaN marks a missing value (infinities are still refused)."""
-    if hasattr(x, "detach"):  # torch tensor: leave autograd and the device behind
-        x = x.detach().cpu().numpy()
-    a = np.asarray(x, dtype=np.float64)
-    ok = a.ndim == len(shape) and all(
-        s is None or s == n for s, n in zip(shape, a.shape, strict=True)
-    )
-    if not ok:
-        want = "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{name}: expected shape {want}, got {tuple(a.shape)}")
-    if np.isinf(a).any() or (not allow_nan and np.isnan(a).any()):
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    return a
-
-
-def check_inputs(
-    pose3d: Any,
-    pose2d: Any = None,
-    uncertainty: Any = None,
-    gt3d: Any = None,
-    skeleton: Skeleton = H36M,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Validate shapes ``(T, J, 3)``, ``(T, J, 2)``, ``(T, J)``, ``(T, J, 3)`` and equal T."""
-    j = skeleton.num_joints
-    p3 = as_array(pose3d, "pose3d", (None, j, 3))
-    t = p3.shape[0]
-    if t == 0:
-        raise ValueError("pose3d: expected at least one frame, got T = 0")
-    # 2D keypoints may be missing (NaN, e.g. a joint or frame the detector lost): not drawn.
-    p2 = None if pose2d is None else as_array(pose2d, "pose2d", (t, j, 2), allow_nan=True)
-    unc = None if uncertainty is None else as_array(uncertainty, "uncertainty", (t, j))
-    if unc is not None and (unc < 0).any():
-        raise ValueError("uncertainty: expected a non-negative std per joint (metres)")
-    gt = None if gt3d is None else as_array(gt3d, "gt3d", (t, j, 3))
-    return p3, p2, unc, gt
+# Re-exported: the geometry and the writers lived here before viz.geometry and viz.encode.
+__all__ = [
+    "CENTER_COLOR",
+    "FLOOR_COLOR",
+    "GT_COLOR",
+    "LEFT_COLOR",
+    "RIGHT_COLOR",
+    "TRACK_COLOR",
+    "VIDEO_SUFFIXES",
+    "PoseRenderer",
+    "SceneBox",
+    "as_array",
+    "camera_to_display",
+    "check_inputs",
+    "render",
+    "render_frames",
+    "save_video",
+    "scene_box",
+    "screen_limits",
+    "show_track",
+    "side_colors",
+    "to_display",
+    "view_basis",
+]
 
 
-def side_colors(skeleton: Skeleton = H36M) -> tuple[list[str], list[str]]:
-    """Colours per joint (J,) and per bone (S,): a bone takes its child's side."""
-    joint = [CENTER_COLOR] * skeleton.num_joints
-    for j in skeleton.left:
-        joint[j] = LEFT_COLOR
-    for j in skeleton.right:
-        joint[j] = RIGHT_COLOR
-    bone = [joint[c] for c, _ in skeleton.bones]
-    return joint, bone
-
-
-# ------------------------------------------------------------------------- geometry
-def camera_to_display(x: np.ndarray) -> np.ndarray:
-    """(..., 3) camera frame (x right, y down, z forward) -> display (x, z, -y), Z up."""
-    return np.stack([x[..., 0], x[..., 2], -x[..., 1]], axis=-1)
-
-
-def to_display(x: np.ndarray, frame: str = "camera") -> np.ndarray:
-    """(..., 3) points -> display coordinates (Z up): the camera frame through
-    :func:`camera_to_display`, a world frame (z up) as it is."""
-    if frame == "world":
-        return np.asarray(x, dtype=np.float64)
-    if frame == "camera":
-        return camera_to_display(x)
-    raise ValueError(f"frame: expected 'camera' or 'world', got {frame!r}")
-
-
-def show_track(pose3d: np.ndarray, frame: str = "camera", track: bool | None = None) -> bool:
-    """Whether to draw the pelvis's track: ``track``, or when None, when the pelvis moves
-    more than 5 cm over the floor (never for root-relative poses)."""
-    if track is not None:
-        return bool(track)
-    xy = to_display(pose3d[:, 0], frame)[:, :2]
-    return bool(np.ptp(xy, axis=0).max() > 0.05) if len(xy) else False
-
-
-def view_basis(elev: float, azim: float) -> np.ndarray:
-    """(3, 3) rows: screen right, screen up and the unit vector towards the viewer.
-
-    Angles in degrees with matplotlib's meaning: azim = -90, elev = 0 looks along
-    display +Y, i.e. from the camera that recorded the 2D input.
-    """
-    e, a = np.deg2rad(elev), np.deg2rad(azim)
-    toward = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
-    right = np.array([-np.sin(a), np.cos(a), 0.0])
-    up = np.cross(toward, right)
-    return np.stack([right, up, toward])
-
-
-@dataclass(frozen=True)
-class SceneBox:
-    """A cube in display coordinates holding every point of a sequence, computed once.
-
-    ``center`` (3,), ``half`` the half side in metres, ``floor`` the display height
-    of the lowest joint (the ground the person stands on).
-    """
-
-    center: np.ndarray
-    half: float
-    floor: float
-
-    @property
-    def limits(self) -> np.ndarray:
-        """(3, 2) [min, max] per display axis (X right, Y depth, Z up)."""
-        return np.stack([self.center - self.half, self.center + self.half], axis=1)
-
-    def corners(self) -> np.ndarray:
-        """(8, 3) the cube's corners."""
-        lim = self.limits
-        idx = np.array(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij")).reshape(3, -1).T
-        return np.stack([lim[0, idx[:, 0]], lim[1, idx[:, 1]], lim[2, idx[:, 2]]], axis=1)
-
-
-def scene_box(
-    pose3d: np.ndarray,
-    uncertainty: np.ndarray | None = None,
-    gt3d: np.ndarray | None = None,
-    margin: float = 0.1,
-    min_half: float = 0.25,
-    frame: str = "camera",
-) -> SceneBox:
-    """The steady 3D frame of a whole sequence: one cube for all frames, so nothing jumps.
-
-    Points are ``(T, J, 3)`` metres in ``frame`` (see :func:`to_display`); each joint is
-    padded by its std when given. In the world frame the floor is z = 0.
-    """
-    pts = to_display(pose3d, frame).reshape(-1, 3)
-    pad = np.zeros(len(pts)) if uncertainty is None else np.asarray(uncertainty).reshape(-1)
-    lo, hi = (pts - pad[:, None]).min(0), (pts + pad[:, None]).max(0)
-    floor = pts[:, 2].min()
-    if gt3d is not None:
-        g = to_display(gt3d, frame).reshape(-1, 3)
-        lo, hi = np.minimum(lo, g.min(0)), np.maximum(hi, g.max(0))
-        floor = min(floor, g[:, 2].min())
-    if frame == "world":  # the fitted floor, in the box
-        floor = 0.0
-        lo[2], hi[2] = min(lo[2], 0.0), max(hi[2], 0.0)
-    half = max(float((hi - lo).max()) / 2 * (1 + margin), min_half)
-    return SceneBox(center=(lo + hi) / 2, half=half, floor=float(floor))
-
-
-def screen_limits(
-    box: SceneBox, basis: np.ndarray, aspect: float
-) -> tuple[float, float, float, float]:
-    """(x0, x1, y0, y1) of the projected cube plus 4 %, widened to ``aspect`` = width / height."""
-    s = (box.corners() - box.center) @ basis[:2].T  # (8, 2) screen coordinates
-    w, h = 2.08 * np.abs(s[:, 0]).max(), 2.08 * np.abs(s[:, 1]).max()
-    w, h = max(w, h * aspect), max(h, w / aspect)
-    return -w / 2, w / 2, -h / 2, h / 2
-
-
-# -------------------------------------------------------------------------- drawing
 class PoseRenderer:
     """One matplotlib figure, reused for every frame: artists are updated, not recreated.
 
@@ -527,95 +405,6 @@ def render_frames(
             yield renderer.draw(t, None if video is None else video(t))
     finally:
         renderer.close()
-
-
-# --------------------------------------------------------------------------- saving
-def _middle(frames_iter: Iterable[np.ndarray]) -> np.ndarray:
-    """The middle item of a sequence, or of an iterator while holding only half of it."""
-    if isinstance(frames_iter, Sequence) or isinstance(frames_iter, np.ndarray):
-        if len(frames_iter) == 0:
-            raise ValueError("frames_iter: no frames to save")
-        return frames_iter[len(frames_iter) // 2]
-    kept: deque[np.ndarray] = deque()
-    n = 0
-    for f in frames_iter:
-        kept.append(f)
-        n += 1
-        while len(kept) > n - n // 2:  # keep items n // 2 .. n - 1
-            kept.popleft()
-    if not kept:
-        raise ValueError("frames_iter: no frames to save")
-    return kept[0]
-
-
-def _check_frame(f: Any, size: tuple[int, int] | None) -> np.ndarray:
-    a = np.asarray(f)
-    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
-        raise ValueError(
-            f"frames_iter: expected (H, W, 3) uint8 RGB frames, got {a.shape} {a.dtype}"
-        )
-    if size is not None and a.shape[:2] != size:
-        raise ValueError(f"frames_iter: frame of size {a.shape[:2]} after frames of {size}")
-    return a
-
-
-def save_video(path: str | Path, frames_iter: Iterable[np.ndarray], fps: float = 25) -> Path:
-    """Write RGB frames to ``.gif`` (Pillow), ``.mp4`` (imageio-ffmpeg) or ``.png`` (middle one).
-
-    GIF stores delays in 1/100 s, so fps above 50 plays slower in most viewers.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
-        raise ValueError(f"path {str(path)!r}: expected a suffix in {VIDEO_SUFFIXES}")
-    if not fps > 0:
-        raise ValueError(f"fps: expected > 0, got {fps}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from PIL import Image
-
-    if suffix == ".png":
-        Image.fromarray(_check_frame(_middle(frames_iter), None)).save(path)
-        return path
-    if suffix == ".gif":
-        it = iter(frames_iter)
-        first = next(it, None)
-        if first is None:
-            raise ValueError("frames_iter: no frames to save")
-        first = _check_frame(first, None)
-        shape = first.shape[:2]
-        rest = (Image.fromarray(_check_frame(f, shape)) for f in it)
-        Image.fromarray(first).save(
-            path, save_all=True, append_images=rest, duration=round(1000 / fps), loop=0
-        )
-        return path
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise ImportError(
-            f"writing {str(path)!r} needs imageio-ffmpeg: install the video extra "
-            "(pip install 'diffhpe[video]') or save a .gif instead"
-        ) from None
-    writer = None
-    shape: tuple[int, int] | None = None
-    try:
-        for f in frames_iter:
-            a = _check_frame(f, shape)
-            if writer is None:
-                shape = a.shape[:2]
-                if shape[0] % 2 or shape[1] % 2:
-                    raise ValueError(f"frames_iter: mp4 (yuv420p) needs even sizes, got {shape}")
-                writer = imageio_ffmpeg.write_frames(
-                    str(path), (shape[1], shape[0]), fps=fps, codec="libx264",
-                    pix_fmt_in="rgb24", macro_block_size=1,
-                )  # fmt: skip
-                writer.send(None)  # start the generator (it runs ffmpeg)
-            writer.send(np.ascontiguousarray(a))
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        raise ValueError("frames_iter: no frames to save")
-    return path
 
 
 def render(path: str | Path, pose3d: Any, *, fps: float = 25, **kwargs: Any) -> Path:
