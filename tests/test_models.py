@@ -69,6 +69,28 @@ def test_mixste_shapes_and_short_windows():
         MixSTEConfig(dim=10, heads=4)
 
 
+def test_network_configs_extend_the_run_config_types():
+    """One list of hyper-parameters: a run's ``model.mixste`` / ``model.denoiser`` fields are
+    the networks' own, which add only what the data and the diffusion fix."""
+    import dataclasses
+
+    from diffhpe.config import DenoiserParams, MixSTEParams
+
+    def names(cls: type) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    assert issubclass(MixSTEConfig, MixSTEParams) and issubclass(DenoiserConfig, DenoiserParams)
+    assert names(MixSTEConfig) - names(MixSTEParams) == {"num_joints", "num_frames"}
+    extra = {"in_channels", "num_steps", "num_frames", "num_joints"}
+    assert names(DenoiserConfig) - names(DenoiserParams) == extra
+    # A bare network's defaults: MixSTE's are the run's; the denoiser has no dropout unless
+    # asked (a run's default is the paper's 0.27).
+    assert dataclasses.asdict(MixSTEParams()).items() <= dataclasses.asdict(MixSTEConfig()).items()
+    assert (DenoiserConfig(in_channels=5).dropout, DenoiserParams().dropout) == (0.0, 0.27)
+    with pytest.raises(TypeError):
+        MixSTEConfig(17, 2)  # type: ignore[misc]  # keywords only: field order is no API
+
+
 def test_mixste_features_are_layer_normalised_and_head_is_linear():
     torch.manual_seed(0)
     m = MixSTE(tiny_mixste_cfg()).eval()

@@ -111,6 +111,27 @@ def test_eval_batches_sizes_and_actions() -> None:
         next(ev.batches(0))
 
 
+@pytest.mark.parametrize("limit", [0, 1, 3, 4, 5, 7, 100, -1])
+def test_eval_batches_limit_cuts_the_same_windows(limit: int) -> None:
+    """``limit`` keeps the first windows, in the same batches, as cutting every batch."""
+    ev = EvalWindows([_sequence(100, 0), _sequence(30, 1), _sequence(5, 2)], L)
+    expected, seen = [], 0
+    for b in ev.batches(3):  # the loop evaluation and validation used to write
+        if seen >= limit:
+            break
+        n = min(len(b["actions"]), limit - seen)
+        seen += n
+        expected.append({k: v[:n] for k, v in b.items()})
+    got = list(ev.batches(3, limit))
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g.keys() == e.keys()
+        assert g["actions"] == e["actions"]
+        for k in ("x2d", "x3d", "valid", "frame_mask", "seq_index", "start"):
+            assert g[k].dtype == e[k].dtype and torch.equal(g[k], e[k]), k
+    assert sum(len(b["actions"]) for b in ev.batches(3, None)) == len(ev)
+
+
 def test_stitch_ground_truth_returns_sequences_exactly() -> None:
     seqs = [_sequence(n, i) for i, n in enumerate([1, L - 1, L, L + 1, 2 * L + 5, 200])]
     ev = EvalWindows(seqs, L)

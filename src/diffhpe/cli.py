@@ -14,11 +14,6 @@ DEFAULT_BENCHMARK = "data/open"
 LIFT_SUFFIXES = (".npz", ".json", ".bvh")  # lifting.save_result, io.bvh_export.write_bvh
 HTML_SUFFIXES = (".html", ".htm")  # diffhpe.viz.write_html
 SAVE_2D_SUFFIXES = (".npz", ".json")  # diffhpe.video.save_detections
-SAMPLING_FLAGS = (
-    ("-H/--hypotheses", "hypotheses"), ("--sampler", "sampler"), ("--steps", "steps"),
-    ("--eta", "eta"), ("--aggregation", "aggregation"), ("--clip-x0", "clip_x0"),
-    ("--init", "init"), ("--start-step", "start_step"),
-)  # fmt: skip
 
 # Library messages name Python arguments; on the command line, name the flags instead.
 _FLAG_TEXTS = (
@@ -95,58 +90,12 @@ def _resolve_checkpoint(checkpoint: str | None) -> Path:
 
 def check_sampling_flags(args: argparse.Namespace, cfg=None, name: str = "") -> None:  # noqa: ANN001
     """Sampling flags that would be ignored, or mean something else than they say, are
-    errors. Without ``cfg`` (the checkpoint's RunConfig) only the checks that need none."""
-    from diffhpe.safety import check_hypotheses
+    errors. Without ``cfg`` (the checkpoint's RunConfig) only the checks that need none
+    (:meth:`diffhpe.sampling.SamplingOverride.check`)."""
+    from diffhpe.sampling import SamplingOverride
 
-    check_hypotheses(args.hypotheses)
-    if args.steps is not None and args.steps < 1:
-        raise ValueError(f"--steps must be >= 1, got {args.steps}")
-    if args.sampler == "ddpm":
-        for flag in ("--steps", "--eta"):
-            if getattr(args, flag[2:], None) is not None:
-                raise ValueError(
-                    f"{flag} applies to ddim only: DDPM runs every step from its start; "
-                    f"drop {flag} or use --sampler ddim"
-                )
-    if args.init == "noise" and args.start_step is not None:
-        raise ValueError(
-            "--start-step applies to --init backbone only: from pure noise sampling starts at "
-            "step T-1; drop --start-step or use --init backbone"
-        )
-    if cfg is None:
-        return
-    given = [flag for flag, key in SAMPLING_FLAGS if getattr(args, key, None) is not None]
-    if getattr(args, "oracle", False):
-        given.append("--oracle")
-    if cfg.model.kind == "mixste":
-        if given:
-            raise ValueError(
-                f"{', '.join(given)}: {name} is a MixSTE (one deterministic pose, no sampling); "
-                "these flags would be ignored, drop them"
-            )
-        return
-    d = cfg.diffusion
-    sampler = args.sampler or d.sampler
-    init = args.init or d.init
-    if sampler == "ddpm":
-        for flag in ("--steps", "--eta"):
-            if getattr(args, flag[2:], None) is not None:
-                raise ValueError(
-                    f"{flag} applies to ddim only, and {name} samples with DDPM (every step); "
-                    f"drop {flag} or add --sampler ddim"
-                )
-    if args.start_step is not None and init == "noise":
-        raise ValueError(
-            f"--start-step applies to --init backbone only ({name} starts from noise); "
-            "add --init backbone or drop --start-step"
-        )
-    if args.init == "noise" and d.init != "noise" and args.sampler is None and args.steps is None:
-        raise ValueError(
-            f"--init noise alone keeps {name}'s sampler ({d.sampler.upper()} with "
-            f"{d.sample_steps} steps, tuned for its backbone start), which is not the paper's "
-            f"setting; add --sampler ddpm for the paper's (DDPM over all {d.num_steps} steps), "
-            "or --sampler ddim --steps K"
-        )
+    oracle = ("--oracle",) if getattr(args, "oracle", False) else ()
+    SamplingOverride.from_args(args).check(cfg, name, also_given=oracle)
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
@@ -245,6 +194,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from diffhpe.evaluation import EvalOptions, evaluate, format_report, write_summary
     from diffhpe.safety import check_device, check_output_path
+    from diffhpe.sampling import SamplingOverride
 
     check_sampling_flags(args)
     for flag, value, least in (("--batch-size", args.batch_size, 1), ("--stride", args.stride, 1),
@@ -267,14 +217,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         split=args.split,
         occlusion=args.occlusion,
         family=args.family,
-        hypotheses=args.hypotheses,
-        sampler=args.sampler,
-        steps=args.steps,
-        eta=args.eta,
-        aggregation=args.aggregation,
-        clip_x0=args.clip_x0,
-        init=args.init,
-        start_step=args.start_step,
+        **SamplingOverride.from_args(args).describe(),
         batch_size=args.batch_size,
         seed=args.seed,
         cameras=args.cameras,
@@ -315,87 +258,6 @@ def preset_summary(path: Path) -> str:
     return text[: end.start() + 1] if end else text
 
 
-def _read_people(args: argparse.Namespace) -> list[dict]:
-    """People in the input: xy (N, 17, 2) px, image size, mapping, fps, name, gt3d."""
-    import numpy as np
-
-    from diffhpe.io.safe_npz import load_npz
-    from diffhpe.video import is_video
-
-    path = Path(args.input)
-    if is_video(path):
-        return [_read_video(args, path)]
-    if path.suffix == ".npz":
-        fields = load_npz(path)
-        if "landmarks" in fields:  # video detections saved by `diffhpe lift --save-2d`
-            return [_read_video(args, path)]
-        if "keypoints" in fields:  # a diffhpe sample (diffhpe data sample)
-            size = tuple(int(v) for v in fields["image_size"]) if "image_size" in fields else None
-            return [
-                {
-                    "xy": np.asarray(fields["keypoints"], dtype=np.float64),
-                    "image_size": tuple(args.image_size) if args.image_size else size,
-                    "mapping": "Human3.6M 17 joints (diffhpe sample)",
-                    "fps": float(fields.get("fps", 50.0)),
-                    "name": path.stem,
-                    "gt3d": fields.get("gt3d"),
-                    "focal": float(fields["focal"]) if "focal" in fields else None,
-                }
-            ]
-    from diffhpe.formats import read_keypoints
-
-    try:
-        people = read_keypoints(
-            path,
-            format=args.format,
-            image_size=tuple(args.image_size) if args.image_size else None,
-            score_threshold=args.score_threshold,
-        )
-    except ValueError as e:
-        raise ValueError(flag_names(str(e))) from None
-    out = []
-    for k in people:
-        name = path.stem if len(people) == 1 else f"{path.stem}_track{k.track_id}"
-        out.append(
-            {"xy": k.xy, "image_size": k.image_size, "mapping": k.mapping, "fps": k.fps,
-             "name": name, "gt3d": None, "format": k.source_format}
-        )  # fmt: skip
-    return out
-
-
-def _read_video(args: argparse.Namespace, path: Path) -> dict:
-    """The person of a video (detected with MediaPipe Pose) or of saved detections (.npz)."""
-    import time
-
-    from diffhpe.video import detect_video, is_video, load_detections, save_detections
-
-    video = None
-    if is_video(path):
-        start = time.perf_counter()
-        det = detect_video(path)
-        seconds = time.perf_counter() - start
-        n, found = det.num_frames, int(det.detected.sum())
-        w, h = det.image_size
-        print(
-            f"{path.name}: {w}x{h}, {det.fps:g} fps; a person in {found} of {n} frames "
-            f"({100 * found / n:.0f} %); detection {n / max(seconds, 1e-9):.1f} frames/s"
-        )
-        video = path
-    else:
-        det = load_detections(path)
-    if args.save_2d:
-        from diffhpe.safety import atomic_path
-
-        with atomic_path(args.save_2d) as tmp:
-            save_detections(tmp, det)
-        print(f"wrote {args.save_2d}")
-    if not det.detected.any():
-        raise ValueError(f"{path}: no person detected in any frame")
-    k = det.to_keypoints2d(args.score_threshold)
-    return {"xy": k.xy, "image_size": k.image_size, "mapping": k.mapping, "fps": k.fps,
-            "name": path.stem, "gt3d": None, "format": k.source_format, "video": video}  # fmt: skip
-
-
 def _per_person(path: Path, name: str, many: bool) -> Path:
     """The file of one person when the input has several: ``STEM_NAME.SUFFIX``."""
     return path.with_name(f"{path.stem}_{name}{path.suffix}") if many else path
@@ -420,7 +282,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from diffhpe.inference import with_sampling
+    from diffhpe.formats import read_people
     from diffhpe.lifting import Lifter, save_result
     from diffhpe.safety import (
         atomic_path,
@@ -429,6 +291,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
         check_lift_memory,
         check_output_path,
     )
+    from diffhpe.sampling import COMMAND_KEYS, SamplingOverride
     from diffhpe.video import VIDEO_SUFFIXES, is_video
     from diffhpe.viz.render import VIDEO_SUFFIXES as RENDER_SUFFIXES
 
@@ -469,7 +332,14 @@ def cmd_lift(args: argparse.Namespace) -> int:
     cfg = _checkpoint_config(checkpoint)
     check_sampling_flags(args, cfg, _model_name(args.checkpoint))
 
-    people = _read_people(args)  # before loading the model: input errors come first
+    try:  # before loading the model: input errors come first
+        people = read_people(
+            src, format=args.format, score_threshold=args.score_threshold,
+            image_size=tuple(args.image_size) if args.image_size else None,
+            save_2d=args.save_2d, report=print,
+        )  # fmt: skip
+    except ValueError as e:  # the library names its arguments; name the flags
+        raise ValueError(flag_names(str(e))) from None
     for person in people:
         if person["image_size"] is None:
             raise ValueError(
@@ -481,11 +351,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
             size_name="--image-size" if args.image_size else f"{src}: the image size",
         )  # fmt: skip
     lifter = Lifter.from_checkpoint(checkpoint, compile=args.compile)
-    lifter.diffusion = d = with_sampling(
-        lifter.diffusion, hypotheses=args.hypotheses, sample_steps=args.steps,
-        sampler=args.sampler, init=args.init, start_step=args.start_step,
-        aggregation=args.aggregation,
-    )  # fmt: skip
+    lifter.diffusion = d = SamplingOverride.from_args(args).apply(lifter.diffusion)
     for person in people:  # memory of every person before lifting any
         check_lift_memory(lifter, len(person["xy"]), fix="use fewer hypotheses (-H)")
     many = len(people) > 1
@@ -505,14 +371,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
             "image_size": list(person["image_size"]),
             "fps": person["fps"],
             "model": str(args.checkpoint or "default"),
-            "sampler": {
-                "sampler": d.sampler,
-                "steps": d.sample_steps,
-                "hypotheses": d.hypotheses,
-                "init": d.init,
-                "start_step": d.start_step,
-                "aggregation": d.aggregation,
-            },  # fmt: skip
+            "sampler": SamplingOverride.of(d).describe(COMMAND_KEYS["lift"]),
         }
         with atomic_path(target) as tmp:  # a failure never leaves half a file
             if target.suffix.lower() == ".bvh":
@@ -568,6 +427,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
 def cmd_ship(args: argparse.Namespace) -> int:
     from diffhpe.evaluation import EvalOptions
     from diffhpe.safety import check_hypotheses, check_output_dir
+    from diffhpe.sampling import SamplingOverride
     from diffhpe.shipping import ship
 
     check_hypotheses(args.hypotheses)
@@ -576,10 +436,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     opts = EvalOptions(
         split="test", data_root=args.data_root, batch_size=args.batch_size, cameras=args.cameras
     )
-    sampling = {k: v for k, v in (("sampler", args.sampler), ("sample_steps", args.steps),
-                                  ("eta", args.eta), ("hypotheses", args.hypotheses),
-                                  ("clip_x0", args.clip_x0), ("init", args.init),
-                                  ("start_step", args.start_step)) if v is not None}  # fmt: skip
+    sampling = SamplingOverride.from_args(args)
     info = ship(
         args.run, out_dir=args.out, eval_opts=opts, progress=not args.quiet, sampling=sampling
     )
@@ -605,52 +462,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_start_args(p: argparse.ArgumentParser, what: str = "") -> None:
-    """``--init`` and ``--start-step``: where the reverse process starts."""
-    p.add_argument(
-        "--init",
-        choices=["noise", "backbone"],
-        default=None,
-        help=f"{what}start of sampling: pure noise at step T-1 (the paper's, with --sampler "
-        "ddpm) or the wrapper's MixSTE estimate noised to --start-step (default: the "
-        "checkpoint's)",
-    )
-    p.add_argument(
-        "--start-step",
-        type=int,
-        default=None,
-        help=f"{what}0-based step the backbone start is noised to, with --init backbone "
-        "(default: the checkpoint's)",
-    )
-
-
-def _add_sampling_args(p: argparse.ArgumentParser) -> None:
-    """-H, --sampler, --steps: how many hypotheses and which reverse process."""
-    p.add_argument(
-        "--hypotheses",
-        "-H",
-        type=int,
-        default=None,
-        help="number of hypotheses H, averaged into the pose; their spread is the "
-        "uncertainty (1..1000; default: the checkpoint's)",
-    )
-    p.add_argument(
-        "--sampler",
-        choices=["ddpm", "ddim"],
-        default=None,
-        help="reverse process: ddpm runs every step, ddim --steps of them (default: the "
-        "checkpoint's)",
-    )
-    p.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help="DDIM steps K, with --sampler ddim only (default: the checkpoint's)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     from diffhpe.data.families import FAMILIES  # numpy only: torch stays unimported
+    from diffhpe.sampling import SamplingOverride
 
     fmt = {"formatter_class": DefaultsHelpFormatter}
     p = argparse.ArgumentParser(
@@ -787,27 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="2D joint definitions fed to the model: the mocap joints, an MPII detector's "
         "or a COCO detector's through the lift mapping (default: exact)",
     )  # fmt: skip
-    _add_sampling_args(e)
-    e.add_argument(
-        "--eta", type=float, default=None, help="DDIM eta, 0 deterministic to 1 stochastic "
-        "(default: the checkpoint's)",
-    )  # fmt: skip
-    e.add_argument(
-        "--aggregation",
-        choices=["mean", "median", "reproj"],
-        default=None,
-        help="how hypotheses combine: mean, median, or reproj (per joint the hypothesis whose "
-        "reprojection through the data's camera calibration best matches the 2D input; "
-        "docs/AGGREGATION.md) (default: the checkpoint's)",
-    )
-    e.add_argument(
-        "--clip-x0",
-        type=float,
-        default=None,
-        help="clip predicted x0 to +-this (metres); 0 turns clipping off (default: the "
-        "checkpoint's)",
-    )
-    _add_start_args(e)
+    SamplingOverride.add_arguments(e, "evaluate")
     e.add_argument("--batch-size", type=int, default=256, help="windows per batch")
     e.add_argument("--seed", type=int, default=0, help="seed of occlusions and sampling")
     e.add_argument("--cameras", nargs="*", default=None, help="camera ids (default: all four)")
@@ -887,14 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.3,
         help="keypoints with a lower confidence count as missing",
     )
-    _add_sampling_args(lf)
-    lf.add_argument(
-        "--aggregation", choices=["mean", "median", "reproj"], default=None,
-        help="how hypotheses combine: mean, median, or reproj (per joint the hypothesis whose "
-        "reprojection with the root trajectory's camera, --focal, best matches the 2D input; "
-        "docs/AGGREGATION.md) (default: the checkpoint's)",
-    )  # fmt: skip
-    _add_start_args(lf)
+    SamplingOverride.add_arguments(lf, "lift")
     lf.add_argument(
         "--compile",
         action="store_true",
@@ -934,21 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--data-root", default=None, help="dataset folder (default: the run's)")
     sh.add_argument("--batch-size", type=int, default=256, help="windows per batch")
     sh.add_argument("--cameras", nargs="*", default=None, help="test cameras (default: all four)")
-    sh.add_argument(
-        "--sampler", choices=["ddpm", "ddim"], default=None, help="default sampler shipped"
-    )
-    sh.add_argument("--steps", type=int, default=None, help="default DDIM steps shipped")
-    sh.add_argument(
-        "--eta",
-        type=float,
-        default=None,
-        help="default DDIM eta shipped (0 deterministic, 1 stochastic)",
-    )
-    sh.add_argument("--hypotheses", "-H", type=int, default=None, help="default H shipped")
-    sh.add_argument(
-        "--clip-x0", type=float, default=None, help="default x0 clipping shipped (metres)"
-    )
-    _add_start_args(sh, "shipped ")
+    SamplingOverride.add_arguments(sh, "ship")
     sh.add_argument("--quiet", action="store_true", help="no progress bar")
     sh.set_defaults(func=cmd_ship)
 

@@ -17,6 +17,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 import yaml
 
 from diffhpe.data.families import parse_families
+from diffhpe.diffusion.aggregate import METHODS as AGGREGATIONS
+from diffhpe.diffusion.registry import INITS, one_of, sampler_spec
 
 
 @dataclass
@@ -51,9 +53,12 @@ class DataConfig:
     val_occlusion: str = "none"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MixSTEParams:
-    """MixSTE (Zhang et al. 2022); defaults = the paper's conditioner preset."""
+    """MixSTE (Zhang et al. 2022); defaults = the paper's conditioner preset.
+
+    The one list of MixSTE hyper-parameters: ``models.mixste.MixSTEConfig`` extends it
+    with the shape the data fixes (J, L) and checks the values."""
 
     dim: int = 64
     depth: int = 8
@@ -66,9 +71,12 @@ class MixSTEParams:
     mask_token: bool = False  # learned embedding for missing keypoints (models/mixste.py)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DenoiserParams:
-    """The graph denoiser of paper section 3.3."""
+    """The graph denoiser of paper section 3.3; ``dropout`` defaults to the paper's 0.27.
+
+    The one list of denoiser hyper-parameters: ``models.denoiser.DenoiserConfig`` extends
+    it with what the data, the diffusion and the model fix, and checks the values."""
 
     channels: int = 64
     num_blocks: int = 16
@@ -87,20 +95,17 @@ class ModelConfig:
     use_visibility: bool = False
 
 
-# How hypotheses combine (diffhpe.diffusion.aggregate.METHODS): "reproj" chooses per joint
-# by agreement with the 2D input (diffhpe.diffusion.reproj, docs/AGGREGATION.md).
-AGGREGATIONS = ("mean", "median", "reproj")
-
-
 @dataclass
 class DiffusionConfig:
     schedule: str = "cosine"
     num_steps: int = 50  # T
-    sampler: str = "ddim"  # "ddpm" | "ddim"
+    sampler: str = "ddim"  # a name of diffhpe.diffusion.registry.SAMPLERS
     sample_steps: int = 10  # DDIM steps K (ignored by DDPM, which uses T)
     eta: float = 0.0
     hypotheses: int = 5  # H
-    aggregation: str = "mean"  # one of AGGREGATIONS (diffhpe.diffusion.aggregate)
+    # How hypotheses combine: one of AGGREGATIONS (diffhpe.diffusion.aggregate.METHODS);
+    # "reproj" chooses per joint by agreement with the 2D input (docs/AGGREGATION.md).
+    aggregation: str = "mean"
     clip_x0: float | None = None  # clip predicted x0 to +-this many metres while sampling
     # Where the reverse process starts. "noise": x_T ~ N(0, I) at step T-1 (eq. 8, the
     # paper). "backbone" (wrappers only): the frozen MixSTE's own 3D estimate, noised by
@@ -339,10 +344,9 @@ def validate(cfg: RunConfig) -> None:
 def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None:
     """Checks of the sampling fields of ``diffusion``; ``model_kind`` (when known) must be
     'wrapper' for ``init='backbone'``."""
-    if d.sampler not in ("ddpm", "ddim"):
-        raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {d.sampler!r}")
-    if d.init not in ("noise", "backbone"):
-        raise ValueError(f"diffusion.init must be 'noise' or 'backbone', got {d.init!r}")
+    spec = sampler_spec(d.sampler, "diffusion.sampler")
+    if d.init not in INITS:
+        raise ValueError(f"diffusion.init must be {one_of(INITS)}, got {d.init!r}")
     start = d.num_steps - 1 if d.start_step is None else d.start_step
     if not 0 <= start < d.num_steps:
         raise ValueError(
@@ -359,9 +363,9 @@ def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None
         )
     if not 1 <= d.sample_steps <= d.num_steps:
         raise ValueError(f"diffusion.sample_steps must be in 1..{d.num_steps}")
-    if d.sampler == "ddim" and d.sample_steps > start + 1:
+    if "steps" in spec.honours and d.sample_steps > start + 1:
         raise ValueError(
-            f"diffusion.sample_steps must be in 1..{start + 1} for DDIM from "
+            f"diffusion.sample_steps must be in 1..{start + 1} for {d.sampler.upper()} from "
             f"diffusion.start_step={start} (steps {start} down to 0), got {d.sample_steps}"
         )
     if d.hypotheses < 1:

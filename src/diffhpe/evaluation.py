@@ -27,7 +27,7 @@ from diffhpe.data.families import FAMILIES, apply_family
 from diffhpe.data.occlusion import OcclusionSpec, occlude
 from diffhpe.data.windows import EvalWindows
 from diffhpe.diffusion import oracle_best
-from diffhpe.inference import is_diffusion, make_sampler, predict, with_sampling
+from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.lifting import pretrained_path
 from diffhpe.metrics import MetricAccumulator, evaluate_batch, mpjpe_frames, to_table
 from diffhpe.models.factory import load_model
@@ -37,22 +37,28 @@ from diffhpe.safety import (
     check_sampling_memory,
     write_text_atomic,
 )
+from diffhpe.sampling import SamplingOverride
 
 TABLE_METRICS = ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "symmetry_gap", "segment_std"]
 
 
 @dataclass
 class EvalOptions:
+    """What one evaluation runs. The sampling fields (hypotheses .. start_step, None: the
+    checkpoint's) are those of :class:`~diffhpe.sampling.SamplingOverride`, read together
+    as ``sampling``; ``EvalOptions(**override.describe(), ...)`` builds from one. The
+    fields and their order are the experiments' cache keys: keep them."""
+
     split: str = "test"
     occlusion: str = "none"
     family: str = "exact"  # 2D joint definitions (diffhpe.data.families)
-    hypotheses: int | None = None  # None: the checkpoint's config
+    hypotheses: int | None = None
     sampler: str | None = None
     steps: int | None = None
     eta: float | None = None
     aggregation: str | None = None
     clip_x0: float | None = None
-    init: str | None = None  # "noise" | "backbone"; None: the checkpoint's
+    init: str | None = None
     start_step: int | None = None
     batch_size: int = 256
     seed: int = 0
@@ -65,6 +71,11 @@ class EvalOptions:
     detector: str | None = None
     oracle: bool = False  # also report the oracle-best upper bound (uses ground truth)
     device: str = "cpu"
+
+    @property
+    def sampling(self) -> SamplingOverride:
+        """The sampling fields as one override."""
+        return SamplingOverride(**{k: getattr(self, k) for k in SamplingOverride.keys()})
 
 
 def check_source(source: DataSource) -> None:
@@ -164,11 +175,7 @@ def evaluate(
     check_hypotheses(opts.hypotheses, "hypotheses (-H)")
     device = torch.device(opts.device)
     model, cfg = load_model(checkpoint, device)
-    diff = with_sampling(
-        cfg.diffusion, sampler=opts.sampler, sample_steps=opts.steps, hypotheses=opts.hypotheses,
-        eta=opts.eta, aggregation=opts.aggregation, clip_x0=opts.clip_x0, init=opts.init,
-        start_step=opts.start_step,
-    )  # fmt: skip
+    diff = opts.sampling.apply(cfg.diffusion)
     if is_diffusion(model):
         check_sampling_memory(
             diff.hypotheses, opts.batch_size, cfg.data.length, cfg.model.denoiser.channels,
@@ -191,27 +198,25 @@ def evaluate(
     seen = 0
     bar = tqdm(total=min(limit, len(windows)), desc="evaluate", unit="win", disable=not progress)
     t_pred = 0.0
-    for b in windows.batches(opts.batch_size):
-        if seen >= limit:
-            break
-        n = min(len(b["actions"]), limit - seen)
+    for b in windows.batches(opts.batch_size, limit):
+        n = len(b["actions"])
         seen += n
-        x2d, visible = b["x2d"][:n], b["valid"][:n]
+        x2d, visible = b["x2d"], b["valid"]
         if opts.family != "exact":
-            fx, fv = apply_family(opts.family, x2d.numpy(), b["x3d"][:n].numpy(), visible.numpy())
+            fx, fv = apply_family(opts.family, x2d.numpy(), b["x3d"].numpy(), visible.numpy())
             x2d, visible = torch.from_numpy(fx), torch.from_numpy(fv)
         x2d, visible = occlude(x2d, spec, gen_occ, valid=visible)
         x2d, visible = x2d.to(device), visible.to(device)
-        target, mask = b["x3d"][:n].to(device), b["frame_mask"][:n].to(device)
+        target, mask = b["x3d"].to(device), b["frame_mask"].to(device)
         ts = time.time()
-        cams = [seq_cams[s] for s in b["seq_index"][:n].tolist()] if seq_cams else None
+        cams = [seq_cams[s] for s in b["seq_index"].tolist()] if seq_cams else None
         pred = predict(
             model, x2d, visible, diff, gen_smp, sampler, keep_hypotheses=oracle_acc is not None,
             camera=cams,
         )  # fmt: skip
         t_pred += time.time() - ts
-        actions = b["actions"][:n]
-        who = [windows.sequences[s].subject for s in b["seq_index"][:n].tolist()]
+        actions = b["actions"]
+        who = [windows.sequences[s].subject for s in b["seq_index"].tolist()]
         evaluate_batch(
             pred.pose.float().cpu(), target.cpu(), mask.cpu(), actions, acc,
             by=((subject_acc, who),),
@@ -244,14 +249,7 @@ def evaluate(
         "occlusion_test": spec.to_string(),
         "occlusion_train": cfg.data.occlusion,
         "sampling": {
-            "sampler": diff.sampler,
-            "steps": diff.sample_steps,
-            "eta": diff.eta,
-            "hypotheses": diff.hypotheses,
-            "aggregation": diff.aggregation,
-            "clip_x0": diff.clip_x0,
-            "init": diff.init,
-            "start_step": diff.start_step,
+            **SamplingOverride.of(diff).describe(),
             **({"reproj_camera": "calibration of each sequence's camera"} if reproj else {}),
         }
         if is_diffusion(model)
@@ -346,14 +344,12 @@ def denoising_profile(
     limit = opts.max_windows or len(windows)
     seen, frames = 0, 0
     bar = tqdm(total=min(limit, len(windows)), desc="denoising", unit="win", disable=not progress)
-    for b in windows.batches(opts.batch_size):
-        if seen >= limit:
-            break
-        n = min(len(b["actions"]), limit - seen)
+    for b in windows.batches(opts.batch_size, limit):
+        n = len(b["actions"])
         seen += n
-        x2d, visible = b["x2d"][:n], b["valid"][:n]
+        x2d, visible = b["x2d"], b["valid"]
         x2d = torch.where(visible[..., None], x2d, torch.zeros_like(x2d)).to(device)
-        x0, mask = b["x3d"][:n].to(device), b["frame_mask"][:n].to(device)
+        x0, mask = b["x3d"].to(device), b["frame_mask"].to(device)
         cond = model.condition(x2d, visible.to(device))
         frames += int(mask.sum())
         for t in steps:

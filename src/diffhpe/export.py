@@ -35,6 +35,7 @@ from diffhpe.inference import is_diffusion
 from diffhpe.lifting import pretrained_path
 from diffhpe.models.factory import load_model
 from diffhpe.safety import atomic_path, check_output_dir, write_text_atomic
+from diffhpe.sampling import SamplingOverride
 from diffhpe.skeleton import JOINT_NAMES, NUM_JOINTS
 
 FORMAT = "diffhpe-onnx/1"
@@ -217,14 +218,8 @@ def _diffusion_info(cfg: RunConfig) -> dict:
     return {
         "schedule": d.schedule,
         "num_steps": d.num_steps,
-        "sampler": d.sampler,
-        "sample_steps": d.sample_steps,
-        "eta": d.eta,
-        "hypotheses": d.hypotheses,
-        "aggregation": d.aggregation,
-        "clip_x0": d.clip_x0,
-        "init": d.init,
-        "start_step": d.start_step,
+        # sampler, sample_steps, eta, hypotheses, aggregation, clip_x0, init, start_step
+        **SamplingOverride.of(d).as_config(),
         # What the denoiser graph outputs: eps (the paper), x0 or v; a sampling loop turns
         # it into eps (diffhpe.diffusion.eps_from_output) before each DDPM/DDIM step.
         "prediction": d.prediction,

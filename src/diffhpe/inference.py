@@ -6,15 +6,20 @@ Shapes: x2d ``(B, T, J, 2)`` normalised, visible ``(B, T, J)`` bool, predictions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from diffhpe.config import DiffusionConfig, validate_sampling
-from diffhpe.diffusion import DDIMSampler, DDPMSampler, aggregate, make_schedule, sample_hypotheses
+from diffhpe.config import DiffusionConfig
+from diffhpe.diffusion import aggregate, make_schedule, sample_hypotheses
+from diffhpe.diffusion.registry import sampler_spec
+from diffhpe.diffusion.samplers import Sampler
 from diffhpe.diffusion.schedule import NoiseSchedule
+from diffhpe.sampling import with_sampling
+
+__all__ = ["Prediction", "is_diffusion", "make_sampler", "predict", "with_sampling"]
 
 
 @dataclass
@@ -23,42 +28,16 @@ class Prediction:
     hypotheses: Tensor | None = None  # (H, B, T, J, 3), diffusion models only
 
 
-def make_sampler(
-    diff: DiffusionConfig, schedule: NoiseSchedule | None = None
-) -> DDPMSampler | DDIMSampler:
-    """The sampler named by ``diff.sampler``: DDPM over every step from ``start_step``
-    (default T-1) to 0, or DDIM with K steps over that range."""
+def make_sampler(diff: DiffusionConfig, schedule: NoiseSchedule | None = None) -> Sampler:
+    """The sampler named by ``diff.sampler`` (:mod:`diffhpe.diffusion.registry`), e.g. DDPM
+    over every step from ``start_step`` (default T-1) to 0, or DDIM with K steps over that
+    range."""
+    spec = sampler_spec(diff.sampler, "diffusion.sampler")
     schedule = schedule or make_schedule(diff.schedule, diff.num_steps)
-    start = diff.start_step
-    if diff.sampler == "ddpm":
-        return DDPMSampler(schedule, clip_x0=diff.clip_x0, start_step=start)
-    if diff.sampler == "ddim":
-        return DDIMSampler(
-            schedule, diff.sample_steps, eta=diff.eta, clip_x0=diff.clip_x0, start_step=start
-        )
-    raise ValueError(f"diffusion.sampler must be 'ddpm' or 'ddim', got {diff.sampler!r}")
-
-
-def with_sampling(diff: DiffusionConfig, **overrides: Any) -> DiffusionConfig:
-    """A copy of ``diff`` with the non-None ``overrides`` (sampler, sample_steps,
-    hypotheses, eta, aggregation, clip_x0, init, start_step), checked; DDPM always runs
-    every step from ``start_step`` (T-1 by default); ``clip_x0=0`` turns clipping off;
-    ``init='noise'`` resets ``start_step`` to T-1."""
-    names = {f.name for f in fields(DiffusionConfig)}
-    unknown = set(overrides) - names
-    if unknown:
-        raise ValueError(
-            f"unknown sampling settings {sorted(unknown)}; expected some of {sorted(names)}"
-        )
-    d = replace(diff, **{k: v for k, v in overrides.items() if v is not None})
-    if d.init == "noise":
-        d.start_step = None
-    if d.sampler == "ddpm":
-        d.sample_steps = d.num_steps if d.start_step is None else d.start_step + 1
-    if d.clip_x0 == 0:
-        d.clip_x0 = None
-    validate_sampling(d)
-    return d
+    return spec.build(
+        schedule, steps=diff.sample_steps, eta=diff.eta, clip_x0=diff.clip_x0,
+        start_step=diff.start_step,
+    )  # fmt: skip
 
 
 def is_diffusion(model: nn.Module) -> bool:
@@ -76,7 +55,7 @@ def predict(
     visible: Tensor | None,
     diff: DiffusionConfig,
     generator: torch.Generator | None = None,
-    sampler: DDPMSampler | DDIMSampler | None = None,
+    sampler: Sampler | None = None,
     keep_hypotheses: bool = False,
     camera: Any = None,
 ) -> Prediction:

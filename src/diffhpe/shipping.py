@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,12 @@ import torch
 from diffhpe.checkpoint import load_checkpoint, save_checkpoint
 from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
-from diffhpe.experiments import training_hardware, training_time
 from diffhpe.hardware import environment
-from diffhpe.inference import with_sampling
 from diffhpe.lifting import PRETRAINED, Lifter
 from diffhpe.metrics import to_table
 from diffhpe.safety import write_text_atomic
+from diffhpe.sampling import SamplingOverride
+from diffhpe.train_state import TrainState
 
 MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_BOUND_MARGIN = 1.25  # the card's bound on the sample: 25% above the measured MPJPE
@@ -34,17 +35,17 @@ SAMPLE_BOUND_MARGIN = 1.25  # the card's bound on the sample: 25% above the meas
 def _train_info(run_dir: Path) -> dict[str, Any]:
     """Step, best validation MPJPE and wall time of a training run (from last.safetensors)."""
     _, meta = load_checkpoint(run_dir / "last.safetensors")
-    state = json.loads(meta.get("train_state", "{}"))
-    seconds = training_time(state.get("history", []))  # summed over resumed sessions
+    state = TrainState.from_json(meta.get("train_state", "{}"), f"{run_dir}: train_state")
+    seconds = state.training_seconds()  # summed over resumed sessions
     # The training error at the best validation (runs that log it: train.train_eval_windows).
-    best = min(state.get("history", []), key=lambda h: h["val_mpjpe_mm"], default={})
+    best = min(state.history, key=lambda h: h["val_mpjpe_mm"], default={})
     return {
         "run": str(run_dir),
-        "steps": state.get("step"),
-        "best_val_mpjpe_mm": state.get("best"),
+        "steps": state.step,
+        "best_val_mpjpe_mm": state.best,
         "train_mpjpe_mm_at_best": best.get("train_mpjpe_mm"),
         "train_minutes": round(seconds / 60, 1) if seconds is not None else None,
-        "train_hardware": training_hardware(state.get("sessions", [])),
+        "train_hardware": state.hardware(),
         "init_from": json.loads(meta["config"])["train"].get("init_from")
         if "config" in meta
         else None,
@@ -63,22 +64,24 @@ def ship(
     sample: str | Path | None = None,
     eval_opts: EvalOptions | None = None,
     progress: bool = True,
-    sampling: dict[str, Any] | None = None,
+    sampling: SamplingOverride | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Copy ``wrapper_run/best.safetensors`` into the package and write its model card.
 
-    ``sampling`` overrides the default sampling settings stored with the shipped model
-    (keys of ``diffusion`` in the config: sampler, sample_steps, hypotheses, clip_x0, ...).
+    ``sampling`` overrides the default sampling settings stored with the shipped model: a
+    :class:`SamplingOverride`, or a mapping with the names of ``diffusion`` in the config
+    (sampler, sample_steps, hypotheses, clip_x0, ...).
     """
+    override = _override(sampling)
     run = Path(wrapper_run)
     pkg = Path(__file__).resolve().parent / "assets" / "models"
     out = Path(out_dir) if out_dir else pkg
     out.mkdir(parents=True, exist_ok=True)
     tensors, meta = load_checkpoint(run / "best.safetensors")
     model_tensors = {k: v for k, v in tensors.items() if k.startswith("model.")}
-    if sampling:
+    if override.config_overrides():
         cfg = json.loads(meta["config"])
-        cfg["diffusion"] = asdict(with_sampling(DiffusionConfig(**cfg["diffusion"]), **sampling))
+        cfg["diffusion"] = asdict(override.apply(DiffusionConfig(**cfg["diffusion"])))
         meta = {**meta, "config": json.dumps(cfg, sort_keys=True)}
     target = out / PRETRAINED["default"]
     save_checkpoint(target, model_tensors, meta)
@@ -120,24 +123,29 @@ def ship(
         },
         "hardware": hardware(),
         "eval_seconds": round(time.time() - t0, 1),
-        "command": ship_command(run, sampling or {}, opts.cameras),
+        "command": ship_command(run, override, opts.cameras),
     }
     write_text_atomic(out / "MODEL_CARD.json", json.dumps(info, indent=1))
     write_text_atomic(out / "MODEL_CARD.md", model_card(info))
     return info
 
 
-_SHIP_FLAGS = {"sampler": "--sampler", "sample_steps": "--steps", "eta": "--eta",
-               "hypotheses": "-H", "clip_x0": "--clip-x0", "init": "--init",
-               "start_step": "--start-step"}  # fmt: skip
+def _override(sampling: SamplingOverride | Mapping[str, Any] | None) -> SamplingOverride:
+    if isinstance(sampling, SamplingOverride):
+        return sampling
+    return SamplingOverride.from_config(sampling or {})
 
 
-def ship_command(run: str | Path, sampling: dict[str, Any], cameras: list[str] | None) -> str:
+def ship_command(
+    run: str | Path,
+    sampling: SamplingOverride | Mapping[str, Any] | None,
+    cameras: list[str] | None,
+) -> str:
     """The ``diffhpe ship`` line that reproduces a shipping (run, test cameras, sampling)."""
     parts = ["diffhpe ship", str(run)]
     if cameras:
         parts.append("--cameras " + " ".join(cameras))
-    parts += [f"{_SHIP_FLAGS[k]} {v}" for k, v in sampling.items() if k in _SHIP_FLAGS]
+    parts += _override(sampling).to_flags("ship")
     return " ".join(parts)
 
 

@@ -58,6 +58,7 @@ from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.metrics import mpjpe_frames
 from diffhpe.models.factory import build_model, model_metadata
 from diffhpe.models.lifters import DiffHPEWrapper
+from diffhpe.train_state import TrainState
 
 
 @dataclass
@@ -311,19 +312,14 @@ class Trainer:
             occ_gen = torch.Generator().manual_seed(4321)  # the same masks at every validation
             sampler = make_sampler(self.cfg.diffusion, self.schedule) if self.diffusion else None
             total, count = 0.0, 0
-            seen = 0
-            for b in windows.batches(max(1, self.cfg.train.batch_size)):
-                if seen >= limit:
-                    break
-                n = min(len(b["actions"]), limit - seen)
-                seen += n
-                x2d, vis = b["x2d"][:n], b["valid"][:n]
+            for b in windows.batches(max(1, self.cfg.train.batch_size), limit):
+                x2d, vis = b["x2d"], b["valid"]
                 if self.val_occlusion.patterns != ("none",):
                     x2d, vis = occlude(x2d, self.val_occlusion, occ_gen, valid=vis)
                 x2d, vis = x2d.to(self.device), vis.to(self.device)
                 pred = predict(self.model, x2d, vis, self.cfg.diffusion, gen, sampler).pose
-                m = b["frame_mask"][:n].to(self.device)
-                err = mpjpe_frames(pred.float(), b["x3d"][:n].to(self.device), m)
+                m = b["frame_mask"].to(self.device)
+                err = mpjpe_frames(pred.float(), b["x3d"].to(self.device), m)
                 total += float(err[m].sum())
                 count += int(m.sum())
             value[0] = 1000.0 * total / max(count, 1)
@@ -357,25 +353,23 @@ class Trainer:
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.gen"] = self.gen.get_state()
         meta = self._metadata()
-        state = {
-            "step": self.step,
-            "best": self.best if math.isfinite(self.best) else None,
-            "optimizer": opt_info,
-            "scheduler": self.sched.state_dict(),
-            "data_rng": self.data_rng.bit_generator.state,
-            "history": self.history,
-            "sessions": self.sessions,
-            "stop_reason": self.stop_reason,
-            "world_size": self.dist.world,
-            "ddp_max_weight_diff": self.ddp_weight_diff,
-        }
-        meta["train_state"] = json.dumps(state, default=_json_default)
+        state = TrainState(
+            step=self.step,
+            best=self.best if math.isfinite(self.best) else None,
+            optimizer=opt_info,
+            scheduler=self.sched.state_dict(),
+            data_rng=self.data_rng.bit_generator.state,
+            history=tuple(self.history),
+            sessions=tuple(self.sessions),
+            stop_reason=self.stop_reason,
+            world_size=self.dist.world,
+            ddp_max_weight_diff=self.ddp_weight_diff,
+        )
+        meta["train_state"] = state.to_json()
         save_checkpoint(self.out / "last.safetensors", tensors, meta)
         # The same record as text, small enough to keep beside best.safetensors when the
         # full state is not kept (docs/RESULTS.md reads either): steps, times, stop reason.
-        write_text_atomic(
-            self.out / "train_state.json", json.dumps(state, default=_json_default, indent=1)
-        )
+        write_text_atomic(self.out / "train_state.json", state.to_json(indent=1))
 
     def resume(self, path: Path) -> None:
         tensors, meta = load_checkpoint(path)
@@ -391,9 +385,13 @@ class Trainer:
         self.model.load_state_dict(unprefixed(tensors, "model."))
         # The init file's hash when the run started (the file may have changed since).
         self.init_sha256 = meta.get("init_from_sha256")
-        state = json.loads(meta["train_state"])
-        optimizer_from_tensors(self.opt, tensors, state["optimizer"])
-        self.sched.load_state_dict(state["scheduler"])
+        state = TrainState.from_json(meta["train_state"], f"{path}:train_state")
+        lacking = [k for k in ("step", "optimizer", "scheduler", "data_rng")
+                   if getattr(state, k) is None]  # fmt: skip
+        if lacking:
+            raise ValueError(f"{path}: the train state lacks {lacking}; cannot resume from it")
+        optimizer_from_tensors(self.opt, tensors, state.optimizer)
+        self.sched.load_state_dict(state.scheduler)
         # The saved scheduler state holds its settings too; the config in use wins, like
         # every other setting of a resumed run (its counters and current lr are kept).
         tc = self.cfg.train
@@ -404,11 +402,11 @@ class Trainer:
                 self.sched.default_min_lr = tc.min_lr
         torch.set_rng_state(tensors["rng.torch"])
         self.gen.set_state(tensors["rng.gen"])
-        self.data_rng.bit_generator.state = state["data_rng"]
-        self.step = int(state["step"])
-        self.best = math.inf if state["best"] is None else float(state["best"])
-        self.history = list(state.get("history", []))
-        self.sessions = list(state.get("sessions", []))
+        self.data_rng.bit_generator.state = state.data_rng
+        self.step = int(state.step)
+        self.best = math.inf if state.best is None else float(state.best)
+        self.history = list(state.history)
+        self.sessions = list(state.sessions)
         self.stop_reason = None  # training goes on
 
     def validations_since_best(self) -> int:
@@ -585,14 +583,6 @@ class Trainer:
         if stop_after is not None and self.step - start_step >= stop_after:
             return "interrupted"
         return None
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, (np.integer, np.floating)):
-        return o.item()
-    if isinstance(o, Tensor):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _tensorboard(out: Path) -> Any:

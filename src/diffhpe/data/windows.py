@@ -279,8 +279,12 @@ class EvalWindows:
     def num_frames(self) -> int:
         return int(self.data.lengths.sum())
 
-    def batches(self, batch_size: int) -> Iterator[dict]:
+    def batches(self, batch_size: int, limit: int | None = None) -> Iterator[dict]:
         """Windows in order, ``batch_size`` at a time (the last batch may be smaller).
+
+        ``limit``: only the first ``limit`` windows (None: all), the batches cut where
+        they would pass it: the same windows, in the same batches, as taking every
+        batch and keeping its windows up to the limit.
 
         Each dict holds ``x2d (B, L, J, 2)``, ``x3d (B, L, J, 3)``, ``valid (B, L, J)``,
         ``frame_mask (B, L)``, ``seq_index (B,)``, ``start (B,)`` and ``actions``
@@ -288,11 +292,13 @@ class EvalWindows:
         """
         if batch_size < 1:
             raise ValueError(f"EvalWindows.batches: batch_size must be >= 1, got {batch_size}")
-        for lo in range(0, len(self), batch_size):
-            seq = self.seq_index[lo : lo + batch_size]
-            start = self.start[lo : lo + batch_size]
+        stop = len(self) if limit is None else max(0, min(limit, len(self)))
+        for lo in range(0, stop, batch_size):
+            hi = min(lo + batch_size, stop)
+            seq = self.seq_index[lo:hi]
+            start = self.start[lo:hi]
             x2d, x3d, valid, _ = self.data.gather(seq, start)
-            batch: dict = _to_batch(x2d, x3d, valid, self.frame_mask[lo : lo + batch_size])
+            batch: dict = _to_batch(x2d, x3d, valid, self.frame_mask[lo:hi])
             batch["seq_index"] = torch.from_numpy(seq.copy())
             batch["start"] = torch.from_numpy(start.copy())
             batch["actions"] = [self.sequences[s].action for s in seq.tolist()]

@@ -1,5 +1,8 @@
 """Diffusion core: schedules, training loss, DDPM/DDIM samplers, hypothesis aggregation.
 
+Samplers are registered by name in ``registry.py`` (``SAMPLERS``), aggregations in
+``aggregate.METHODS``.
+
 Schedule, sampler and network stay separate: the network is any callable
 ``model(x_t (B, T, J, 3), t (B,) long, cond) -> eps_hat (B, T, J, 3)``. Step index ``t`` in
 ``0..T-1`` is the paper's ``t + 1`` (see ``schedule.py``).
@@ -7,7 +10,8 @@ Schedule, sampler and network stay separate: the network is any callable
 
 from __future__ import annotations
 
-from .aggregate import aggregate, hypothesis_std, oracle_best
+from .aggregate import METHODS, aggregate, hypothesis_std, oracle_best
+from .registry import INITS, SAMPLERS, SamplerSpec, sampler_names, sampler_spec
 from .samplers import (
     DDIMSampler,
     DDPMSampler,
@@ -35,13 +39,17 @@ from .schedule import (
 )
 
 __all__ = [
+    "INITS",
+    "METHODS",
     "PREDICTIONS",
+    "SAMPLERS",
     "SCHEDULES",
     "DDIMSampler",
     "DDPMSampler",
     "Model",
     "NoiseSchedule",
     "Sampler",
+    "SamplerSpec",
     "add_noise",
     "aggregate",
     "cosine_schedule",
@@ -56,6 +64,8 @@ __all__ = [
     "prediction_target",
     "sample",
     "sample_hypotheses",
+    "sampler_names",
+    "sampler_spec",
     "sample_noise",
     "tile_cond",
     "training_loss",

@@ -13,6 +13,8 @@ from diffhpe.diffusion.reproj import Cameras, reproj_aggregate
 from diffhpe.skeleton import joint_index
 
 ROOT = joint_index("Pelvis")
+# The aggregations by name: the command line's choices, config validation and the experiment
+# manifest read this. Adding one: a name here and its branch in `aggregate`.
 METHODS = ("mean", "median", "reproj")
 
 

@@ -7,7 +7,8 @@ and index ``-1`` is the clean data x_0 (alpha-bar 1).
 A sampler holds only the schedule: ``step`` maps a noise prediction and x_t to
 (x_prev, x0_pred). The network is a callable ``model(x_t, t (B,) long, cond)``; ``cond``
 (e.g. frozen MixSTE features) is computed once by the caller and passed unchanged to
-every step.
+every step. Each sampler is registered by name in ``registry.py`` (what the command line,
+configs and manifests offer).
 """
 
 from __future__ import annotations

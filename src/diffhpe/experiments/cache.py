@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from diffhpe.experiments.job import Job, Subset
 from diffhpe.experiments.manifest import Manifest
 from diffhpe.experiments.provenance import CheckpointInfo, checkpoint_info
 from diffhpe.hardware import environment
+from diffhpe.sampling import SamplingOverride
 
 CACHE_VERSION = 1  # bump when the meaning of a stored evaluation changes
 
@@ -47,22 +48,7 @@ def evaluate_command(opts: EvalOptions, checkpoint: str) -> str:
     ]
     if opts.family != "exact":
         parts.append(f"--family {opts.family}")
-    if opts.hypotheses is not None:
-        parts.append(f"-H {opts.hypotheses}")
-    if opts.sampler is not None:
-        parts.append(f"--sampler {opts.sampler}")
-    if opts.steps is not None:
-        parts.append(f"--steps {opts.steps}")
-    if opts.eta is not None:
-        parts.append(f"--eta {opts.eta}")
-    if opts.aggregation is not None:
-        parts.append(f"--aggregation {opts.aggregation}")
-    if opts.clip_x0 is not None:
-        parts.append(f"--clip-x0 {opts.clip_x0:g}")
-    if opts.init is not None:
-        parts.append(f"--init {opts.init}")
-    if opts.start_step is not None:
-        parts.append(f"--start-step {opts.start_step}")
+    parts += opts.sampling.to_flags()
     if opts.cameras:
         parts.append("--cameras " + " ".join(opts.cameras))
     if opts.stride != 1:
@@ -135,19 +121,16 @@ class Evaluator:
         return list(self._info.values())
 
     def options(self, job: Job, info: CheckpointInfo) -> EvalOptions:
-        diffusion = info.kind != "mixste"  # sampling settings only mean something there
-        s = job.sampler
+        # Sampling settings only mean something for diffusion models.
+        sampling = (
+            replace(job.sampler, hypotheses=job.hypotheses)
+            if info.kind != "mixste"
+            else SamplingOverride()
+        )
         return EvalOptions(
             split=self.m.eval.split,
             occlusion=job.occlusion,
-            hypotheses=job.hypotheses if diffusion else None,
-            sampler=s.sampler if diffusion else None,
-            steps=s.steps if diffusion else None,
-            eta=s.eta if diffusion else None,
-            aggregation=s.aggregation if diffusion else None,
-            clip_x0=s.clip_x0 if diffusion else None,
-            init=s.init if diffusion else None,
-            start_step=s.start_step if diffusion else None,
+            **sampling.describe(),
             batch_size=self.m.eval.batch_size,
             seed=self.m.seed,
             cameras=list(job.subset.cameras) if job.subset.cameras else None,

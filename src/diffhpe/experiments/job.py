@@ -4,36 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from diffhpe.sampling import SamplingOverride
 
-@dataclass(frozen=True)
-class SamplerSetting:
-    """Sampling overrides of one evaluation; None keeps the checkpoint's value."""
-
-    sampler: str | None = None
-    steps: int | None = None
-    eta: float | None = None
-    aggregation: str | None = None
-    clip_x0: float | None = None  # metres; 0: no clipping
-    init: str | None = None  # "noise" | "backbone"
-    start_step: int | None = None  # with init "backbone"
-
-    def label(self) -> str:
-        """Short name for files and tables, e.g. ``ddim10``, ``ddpm-noclip``, ``default``,
-        ``ddim4-from-backbone10``."""
-        name = self.sampler or "default"
-        if self.steps is not None and self.sampler != "ddpm":
-            name += str(self.steps)
-        if self.eta is not None:
-            name += f"-eta{self.eta:g}"
-        if self.aggregation is not None:
-            name += f"-{self.aggregation}"
-        if self.clip_x0 is not None:
-            name += "-noclip" if self.clip_x0 == 0 else f"-clip{self.clip_x0:g}"
-        if self.init == "noise":
-            name += "-from-noise"
-        elif self.init == "backbone":
-            name += f"-from-backbone{'' if self.start_step is None else self.start_step}"
-        return name
+# The sampling of one evaluation (None: the checkpoint's; its ``hypotheses`` stay None:
+# ``Job.hypotheses`` holds them). The old name of diffhpe.sampling.SamplingOverride.
+SamplerSetting = SamplingOverride
 
 
 @dataclass(frozen=True)
@@ -71,5 +46,5 @@ class Job:
     checkpoint: str
     occlusion: str = "none"
     hypotheses: int | None = None
-    sampler: SamplerSetting = field(default_factory=SamplerSetting)
+    sampler: SamplingOverride = field(default_factory=SamplingOverride)
     subset: Subset = field(default_factory=Subset)

@@ -14,7 +14,10 @@ from typing import Any
 import yaml
 
 from diffhpe.data.occlusion import PATTERNS
-from diffhpe.experiments.job import SamplerSetting, Subset
+from diffhpe.diffusion.aggregate import METHODS
+from diffhpe.diffusion.registry import INITS, one_of, sampler_names
+from diffhpe.experiments.job import Subset
+from diffhpe.sampling import SamplingOverride
 
 PAPER_MANIFEST = Path(__file__).resolve().parent.parent / "configs" / "experiments" / "paper.yaml"
 
@@ -42,7 +45,7 @@ class Table2Manifest:
 
     checkpoints: dict[str, str]  # model (TABLE2_MODELS) -> path
     hypotheses: int | None = None
-    sampler: SamplerSetting = field(default_factory=SamplerSetting)
+    sampler: SamplingOverride = field(default_factory=SamplingOverride)
     subset: Subset = field(default_factory=Subset)  # default: every test frame, all cameras
 
 
@@ -57,7 +60,7 @@ class OcclusionManifest:
     wrapper_on_vanilla: str | dict[str, str] | None
     subset: Subset = field(default_factory=Subset)
     hypotheses: int | None = None
-    sampler: SamplerSetting = field(default_factory=SamplerSetting)
+    sampler: SamplingOverride = field(default_factory=SamplingOverride)
 
 
 @dataclass
@@ -66,14 +69,14 @@ class SamplingManifest:
 
     checkpoint: str
     hypotheses: tuple[int, ...]
-    samplers: tuple[SamplerSetting, ...]
+    samplers: tuple[SamplingOverride, ...]
     subset: Subset = field(default_factory=Subset)
     # A sampler entry's own `hypotheses` (e.g. the costly DDPM at H = 5 only), by label.
     only: dict[str, tuple[int, ...]] = field(default_factory=dict)
     mixste: str | None = None  # the checkpoint's MixSTE, shown as the reference line
     shipped: str | None = None  # label of the shipped default sampler, compared with MixSTE
 
-    def runs(self, smp: SamplerSetting, h: int) -> bool:
+    def runs(self, smp: SamplingOverride, h: int) -> bool:
         """Whether the grid cell (sampler, H) is evaluated."""
         return h in self.only.get(smp.label(), self.hypotheses)
 
@@ -129,28 +132,27 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-SAMPLER_KEYS = ("sampler", "steps", "eta", "aggregation", "clip_x0", "init", "start_step")
+# A manifest's sampler mapping: the override's settings but the hypotheses, which each
+# block gives beside it (a grid in `sampling`).
+SAMPLER_KEYS = tuple(k for k in SamplingOverride.keys() if k != "hypotheses")
 
 
-def _parse_sampler(value: Any, where: str) -> SamplerSetting:
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str | None:
+    if value is not None and value not in choices:
+        raise ValueError(f"{where}: expected {one_of(choices)}, got {value!r}")
+    return value
+
+
+def _parse_sampler(value: Any, where: str) -> SamplingOverride:
     d = _mapping(value or {}, where, SAMPLER_KEYS)
-    sampler = d.get("sampler")
-    if sampler is not None and sampler not in ("ddpm", "ddim"):
-        raise ValueError(f"{where}.sampler: expected 'ddpm' or 'ddim', got {sampler!r}")
-    aggregation = d.get("aggregation")
-    if aggregation is not None and aggregation not in ("mean", "median"):
-        raise ValueError(f"{where}.aggregation: expected 'mean' or 'median', got {aggregation!r}")
-    init = d.get("init")
-    if init is not None and init not in ("noise", "backbone"):
-        raise ValueError(f"{where}.init: expected 'noise' or 'backbone', got {init!r}")
     start = d.get("start_step")
-    return SamplerSetting(
-        sampler=sampler,
+    return SamplingOverride(
+        sampler=_choice(d.get("sampler"), sampler_names(), f"{where}.sampler"),
         steps=None if d.get("steps") is None else _int(d["steps"], f"{where}.steps", 1),
         eta=None if d.get("eta") is None else _number(d["eta"], f"{where}.eta"),
-        aggregation=aggregation,
+        aggregation=_choice(d.get("aggregation"), METHODS, f"{where}.aggregation"),
         clip_x0=None if d.get("clip_x0") is None else _number(d["clip_x0"], f"{where}.clip_x0"),
-        init=init,
+        init=_choice(d.get("init"), INITS, f"{where}.init"),
         start_step=None if start is None else _int(start, f"{where}.start_step", 0),
     )
 

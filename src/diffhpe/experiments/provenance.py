@@ -1,8 +1,8 @@
 """Where the page's numbers come from: each checkpoint's run record, and the block every
 section ends with (command, data, hardware, checkpoints, evaluations).
 
-A run's record is its train state, read from ``last.safetensors`` beside the checkpoint or
-from the committed ``train_state.json``; ``shipping`` reads training time and hardware here too.
+A run's record is its train state (:class:`diffhpe.train_state.TrainState`), read from
+``last.safetensors`` beside the checkpoint or from the committed ``train_state.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from diffhpe.checkpoint import file_sha256, read_metadata
 from diffhpe.experiments.markdown import hms, md_table, num
 from diffhpe.hardware import describe
+from diffhpe.train_state import TrainState, training_hardware, training_time
 
 if TYPE_CHECKING:
     from diffhpe.experiments.cache import Evaluation
@@ -42,39 +43,28 @@ class CheckpointInfo:
     val_occlusion: str = "none"  # the validation 2D's occlusion (data.val_occlusion)
 
 
-def training_time(history: list[dict[str, Any]]) -> float | None:
-    """Seconds of training from a train_state ``history`` (``time_s`` per validation).
-
-    ``time_s`` restarts at 0 when a run is resumed, so each session's last value is
-    summed. Time after a session's last validation is not recorded.
-    """
-    times = [float(h["time_s"]) for h in history if "time_s" in h]
-    if not times:
-        return None
-    total = 0.0
-    for prev, cur in zip(times, times[1:] + [-1.0], strict=True):
-        if cur < prev:  # a session ends here
-            total += prev
-    return total
+# training_time and training_hardware are re-exported (they live in diffhpe.train_state).
+__all__ = [
+    "CheckpointInfo",
+    "checkpoint_info",
+    "provenance_lines",
+    "run_state",
+    "training_end",
+    "training_hardware",
+    "training_time",
+]
 
 
-def training_hardware(sessions: list[dict[str, Any]]) -> str:
-    """The machines a run trained on, from its session records (``Trainer.sessions``)."""
-    if not sessions:
-        return "not recorded"
-    kinds = list(dict.fromkeys(describe(s["environment"]) for s in sessions))
-    text = " + ".join(kinds)
-    first = int(sessions[0].get("start_step", 0))
-    return text + (f" (steps 0-{first}: not recorded)" if first > 0 else "")
-
-
-def training_end(state: dict[str, Any], train_cfg: dict[str, Any]) -> str:
-    """Why a run's last training session ended, from its saved train state.
+def training_end(state: TrainState | dict[str, Any], train_cfg: dict[str, Any]) -> str:
+    """Why a run's last training session ended, from its saved train state (a
+    :class:`TrainState` or its JSON object).
 
     ``early_stop`` means converged on the validation split (``train.early_stop`` validations
     in a row without a new best); the limits mean the budget ended it first.
     """
-    reason = state.get("stop_reason")
+    if not isinstance(state, TrainState):
+        state = TrainState.from_dict(state)
+    reason = state.stop_reason
     if reason == "early_stop":
         n = train_cfg.get("early_stop", "?")
         return f"converged: no new best in {n} validations"
@@ -84,13 +74,13 @@ def training_end(state: dict[str, Any], train_cfg: dict[str, Any]) -> str:
         return f"time limit ({train_cfg.get('max_minutes', '?')} min), not converged"
     if reason in ("signal", "interrupted"):
         return "stopped by hand, not converged"
-    vals = [float(h["val_mpjpe_mm"]) for h in state.get("history", []) if "val_mpjpe_mm" in h]
+    vals = [float(h["val_mpjpe_mm"]) for h in state.history if "val_mpjpe_mm" in h]
     if len(vals) > 1 and vals[-1] <= min(vals):  # runs saved before the reason was recorded
         return "not recorded; still improving at its last validation, not converged"
     return "not recorded"
 
 
-def run_state(path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def run_state(path: str) -> tuple[TrainState | None, dict[str, str]]:
     """The train state of the run that wrote ``path``, and its last.safetensors metadata.
 
     Read from ``last.safetensors`` beside ``path`` when present, else from the run's
@@ -101,16 +91,11 @@ def run_state(path: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
     record = Path(path).parent / "train_state.json"
     if last.is_file():
         last_meta = read_metadata(last)
-        return json.loads(last_meta.get("train_state", "{}")), last_meta
+        text = last_meta.get("train_state", "{}")
+        return TrainState.from_json(text, f"{last}:train_state"), last_meta
     if not record.is_file():
         return None, {}
-    try:
-        state = json.loads(record.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{record}: not valid JSON ({e})") from None
-    if not isinstance(state, dict):
-        raise ValueError(f"{record}: expected a JSON object (a run's train state)")
-    return state, {}
+    return TrainState.read(record), {}
 
 
 def checkpoint_info(path: str, label: str) -> CheckpointInfo:
@@ -123,9 +108,9 @@ def checkpoint_info(path: str, label: str) -> CheckpointInfo:
     last_step, seconds, hardware, ended = None, None, "not recorded", "not recorded"
     state, last_meta = run_state(path)
     if state is not None:
-        last_step = state.get("step")
-        seconds = training_time(state.get("history", []))
-        hardware = training_hardware(state.get("sessions", []))
+        last_step = state.step
+        seconds = state.training_seconds()
+        hardware = state.hardware()
         run_cfg = Path(path).parent / "config.json"  # the run's latest config, as trained
         if "config" in last_meta:
             last_cfg = json.loads(last_meta["config"])
@@ -161,9 +146,7 @@ def _val_occlusion(data: dict[str, Any]) -> str:
 def _validation_curve(path: str) -> list[tuple[int, float]]:
     """(step, validation MPJPE mm) of the run that wrote ``path``, from its train state."""
     state, _ = run_state(path)
-    if state is None:
-        return []
-    return [(int(h["step"]), float(h["val_mpjpe_mm"])) for h in state.get("history", [])]
+    return [] if state is None else state.validation_curve()
 
 
 def _started_from(i: CheckpointInfo) -> str:

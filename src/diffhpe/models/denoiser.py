@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from diffhpe.config import DenoiserParams
 from diffhpe.models.chunking import run_in_chunks, windows_per_chunk
 from diffhpe.models.graph import (
     TEMPORAL_MIXINGS,
@@ -34,23 +35,22 @@ from diffhpe.models.graph import (
 from diffhpe.skeleton import H36M
 
 
-@dataclass
-class DenoiserConfig:
-    """Hyper-parameters of ``GraphDenoiser``; the defaults are the paper's (section 3.3).
+@dataclass(kw_only=True)
+class DenoiserConfig(DenoiserParams):
+    """Hyper-parameters of ``GraphDenoiser``: :class:`~diffhpe.config.DenoiserParams` (a
+    run's ``model.denoiser``) plus what the data, the diffusion and the model fix. The
+    defaults are the paper's (section 3.3), except ``dropout``: a network built directly
+    has none unless asked (runs get ``model.denoiser.dropout``, 0.27 by default).
 
     ``in_channels`` counts the concatenated input: noisy channels plus conditioning
     channels (DiffHPE-2D: 3 + 2; DiffHPE-Wrapper: 2 x the backbone width).
     """
 
-    in_channels: int
-    channels: int = 64
-    num_blocks: int = 16
-    step_embed_dim: int = 128
-    num_steps: int = 50
     dropout: float = 0.0
+    in_channels: int
+    num_steps: int = 50
     num_frames: int = 27
     num_joints: int = 17
-    temporal_mixing: str = "relative"
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "channels", "num_blocks", "num_steps", "num_frames"):

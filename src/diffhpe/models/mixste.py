@@ -28,24 +28,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from diffhpe.config import MixSTEParams
 from diffhpe.models.chunking import run_in_chunks, windows_per_chunk
 
 
-@dataclass
-class MixSTEConfig:
-    """MixSTE hyper-parameters; the defaults are the DiffHPE conditioner preset."""
+@dataclass(kw_only=True)
+class MixSTEConfig(MixSTEParams):
+    """MixSTE hyper-parameters (:class:`~diffhpe.config.MixSTEParams`, a run's
+    ``model.mixste``: width, depth, dropouts, ``mask_token`` (see module doc), ...) plus the
+    shape the data fixes; the defaults are the DiffHPE conditioner preset."""
 
     num_joints: int = 17
-    in_channels: int = 2
-    dim: int = 64
-    depth: int = 8
-    heads: int = 8
-    mlp_ratio: float = 2.0
     num_frames: int = 27
-    dropout: float = 0.1
-    attn_dropout: float = 0.0
-    drop_path: float = 0.1
-    mask_token: bool = False  # learned embedding for missing keypoints (see module doc)
 
     def __post_init__(self) -> None:
         for name in ("num_joints", "in_channels", "dim", "depth", "heads", "num_frames"):

@@ -1,0 +1,145 @@
+"""A training run's record: ``train_state.json`` and the ``train_state`` metadata of
+``last.safetensors`` (the same JSON object).
+
+Written by :meth:`diffhpe.training.Trainer.save_last`, read back to resume a run and by
+the results page and the model card (training time, hardware, why training ended).
+Files from older runs lack keys (``sessions``, ``stop_reason``) or hold retired ones
+(``windows_rng``): missing keys read as empty, unknown ones are ignored.
+
+``history``: one record per validation, ``{"step", "val_mpjpe_mm", "time_s"}`` (seconds
+since the session started) and ``train_mpjpe_mm`` when measured. ``sessions``: one
+record per ``fit`` call (a resumed run has several), ``{"started_utc", "start_step",
+"end_step", "seconds", "environment"}`` (:func:`diffhpe.hardware.environment`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+
+from diffhpe.hardware import describe
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """Counters, optimizer/scheduler/RNG state and the logs of one training run.
+
+    Every field may be absent from an older file (None or empty). ``optimizer``,
+    ``scheduler`` and ``data_rng`` are the JSON parts of the states resuming needs
+    (their tensors are in ``last.safetensors``).
+    """
+
+    step: int | None = None
+    best: float | None = None  # best validation MPJPE (mm); None before any validation
+    optimizer: dict[str, Any] | None = None  # checkpoint.optimizer_to_tensors' JSON part
+    scheduler: dict[str, Any] | None = None  # the LR scheduler's state_dict
+    data_rng: dict[str, Any] | None = None  # numpy bit generator state of the data stream
+    history: tuple[Record, ...] = ()
+    sessions: tuple[Record, ...] = ()
+    stop_reason: str | None = None  # early_stop, max_steps, max_minutes, signal, interrupted
+    world_size: int | None = None
+    ddp_max_weight_diff: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object, keys in the order training has always written them."""
+        return {
+            "step": self.step,
+            "best": self.best,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "data_rng": self.data_rng,
+            "history": list(self.history),
+            "sessions": list(self.sessions),
+            "stop_reason": self.stop_reason,
+            "world_size": self.world_size,
+            "ddp_max_weight_diff": self.ddp_max_weight_diff,
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """:meth:`to_dict` as JSON (numpy scalars and tensors as numbers and lists)."""
+        return json.dumps(self.to_dict(), default=_json_default, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "train state") -> TrainState:
+        """The record of a parsed JSON object; ``where`` names it in errors."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected a JSON object (a run's train state)")
+        return cls(
+            step=data.get("step"),
+            best=data.get("best"),
+            optimizer=data.get("optimizer"),
+            scheduler=data.get("scheduler"),
+            data_rng=data.get("data_rng"),
+            history=tuple(data.get("history", [])),
+            sessions=tuple(data.get("sessions", [])),
+            stop_reason=data.get("stop_reason"),
+            world_size=data.get("world_size"),
+            ddp_max_weight_diff=data.get("ddp_max_weight_diff"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "train state") -> TrainState:
+        """The record of a JSON text (a checkpoint's ``train_state`` metadata or a file)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{where}: not valid JSON ({e})") from None
+        return cls.from_dict(data, where)
+
+    @classmethod
+    def read(cls, path: str | Path) -> TrainState:
+        """A ``train_state.json`` file."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"), str(path))
+
+    def training_seconds(self) -> float | None:
+        """Seconds of training, summed over sessions (see :func:`training_time`)."""
+        return training_time(self.history)
+
+    def hardware(self) -> str:
+        """The machines the run trained on (see :func:`training_hardware`)."""
+        return training_hardware(self.sessions)
+
+    def validation_curve(self) -> list[tuple[int, float]]:
+        """(step, validation MPJPE mm) at every validation."""
+        return [(int(h["step"]), float(h["val_mpjpe_mm"])) for h in self.history]
+
+
+def training_time(history: list[Record] | tuple[Record, ...]) -> float | None:
+    """Seconds of training from a train state's ``history`` (``time_s`` per validation).
+
+    ``time_s`` restarts at 0 when a run is resumed, so each session's last value is
+    summed. Time after a session's last validation is not recorded.
+    """
+    times = [float(h["time_s"]) for h in history if "time_s" in h]
+    if not times:
+        return None
+    total = 0.0
+    for prev, cur in zip(times, times[1:] + [-1.0], strict=True):
+        if cur < prev:  # a session ends here
+            total += prev
+    return total
+
+
+def training_hardware(sessions: list[Record] | tuple[Record, ...]) -> str:
+    """The machines a run trained on, from its session records (``Trainer.sessions``)."""
+    if not sessions:
+        return "not recorded"
+    kinds = list(dict.fromkeys(describe(s["environment"]) for s in sessions))
+    text = " + ".join(kinds)
+    first = int(sessions[0].get("start_step", 0))
+    return text + (f" (steps 0-{first}: not recorded)" if first > 0 else "")
+
+
+def _json_default(o: object) -> object:
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
+    if isinstance(o, Tensor):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
