@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from common import REPO, RESULTS
+
+from diffhpe.markdown import md_table, num
 
 TARGET_FPS = 30.0  # frames/s, shipped wrapper, default sampler, H = 5, 2 cores
 TARGET_MPJPE_REL = 0.01  # default sampler within 1% of the paper setting's MPJPE
@@ -61,14 +62,13 @@ def load(paths: list[Path], skip_others: bool = False) -> list[dict[str, Any]]:
 
 
 def fmt(x: float | None, digits: int = 1) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:,.{digits}f}"
+    """A comma-grouped number, "–" when not measured (the shared Markdown helper)."""
+    return num(x, digits, thousands=True)
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(r) + " |" for r in rows]
+    """A Markdown table with plain ``|---|`` columns (the shared Markdown helper)."""
+    return md_table(header, rows, aligned=False)
 
 
 def provenance(doc: dict[str, Any]) -> list[str]:

@@ -11,14 +11,18 @@ import torch
 
 from diffhpe.metrics import (
     METRIC_NAMES,
+    REFERENCE_METRIC_NAMES,
     MetricAccumulator,
+    MetricSpec,
     bone_lengths,
     evaluate_batch,
+    metric_spec,
     mpjpe_frames,
     mpjve_frames,
     n_mpjpe_frames,
     p_mpjpe_frames,
     segment_length_std,
+    summary_value,
     symmetry_gap_frames,
     to_table,
     velocity_mask,
@@ -382,3 +386,56 @@ def test_evaluate_batch_matches_direct_masked_means() -> None:
     assert s["mpjve"]["num_frames"] == int(vmask.sum())
     with pytest.raises(ValueError, match="actions: expected a sequence of 3"):
         evaluate_batch(pred, target, mask, ["A"], acc)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_summary_keys_follow_the_registry_order() -> None:
+    """The stored summary's keys (and so the JSON's order) are the registry's, as before."""
+    assert METRIC_NAMES == ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "symmetry_gap", "segment_std")
+    assert REFERENCE_METRIC_NAMES == ("symmetry_gap_gt", "segment_std_gt")
+    acc = MetricAccumulator(with_reference=True)
+    evaluate_batch(random_poses(2, 4, 1), random_poses(2, 4, 2), None, ["A", "B"], acc)
+    assert list(acc.summary()) == [*METRIC_NAMES, *REFERENCE_METRIC_NAMES]
+
+
+def test_registry_entries_say_how_to_show_a_metric() -> None:
+    seg = metric_spec("segment_std")
+    assert (seg.display, seg.long, seg.abbreviated, seg.in_text) == (
+        "Segment std", "Segment-length std", "seg. std", "segment std"
+    )  # fmt: skip
+    assert seg.heading == "Segment-length std (mm)" and seg.of_pose and seg.digits == 1
+    assert metric_spec("segment_std_gt") is seg
+    mpjpe, fps = metric_spec("mpjpe"), metric_spec("frames_per_second")
+    assert (mpjpe.in_text, mpjpe.heading, fps.heading) == ("MPJPE", "MPJPE (mm)", "Frames/s")
+    assert mpjpe.better(40.0, 50.0) and not mpjpe.better(50.0, 50.0)
+    assert fps.better(50.0, 40.0) and fps.compute is None
+    assert metric_spec("mpjve").unit == "mm/frame"
+    with pytest.raises(ValueError, match="unknown name 'mpjpe_gt'"):
+        metric_spec("mpjpe_gt")  # a pose error has no ground-truth floor
+    with pytest.raises(ValueError, match="unknown name 'pck'"):
+        metric_spec("pck")
+    summary = {"frames_per_second": 12.5, "metrics_mm": {"mpjpe": {"frame_weighted": 41.0}}}
+    assert summary_value(summary, "frames_per_second") == 12.5
+    assert summary_value(summary, "mpjpe") == 41.0
+
+
+def test_a_new_registry_entry_reaches_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding a metric is one function and one entry: evaluate_batch walks the registry."""
+    import diffhpe.metrics.registry as registry
+
+    def max_error_frames(
+        pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        err = torch.linalg.vector_norm(pred - target, dim=-1).amax(dim=-1)
+        return torch.where(mask, err, 0.0)
+
+    extra = MetricSpec("max_error", "Max error", max_error_frames)
+    monkeypatch.setattr(registry, "METRICS", (*registry.METRICS, extra))
+    pred, target = random_poses(2, 4, 3), random_poses(2, 4, 4)
+    acc = MetricAccumulator()
+    evaluate_batch(pred, target, None, ["A", "B"], acc)
+    want = torch.linalg.vector_norm(pred - target, dim=-1).amax(dim=-1).mean().item()
+    assert list(acc.summary()) == [*METRIC_NAMES, "max_error"]
+    assert acc.summary()["max_error"]["frame_weighted"] == pytest.approx(want)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -495,12 +494,10 @@ def test_real_resample_120_to_50(real: dict[str, mocap.Motion]) -> None:
 
 
 @pytest.mark.data
-def test_real_amc_parses_fast() -> None:
+def test_real_amc_parses() -> None:
+    """A long real clip reads whole (its reading time: benchmarks/reading_speed.py)."""
     path = DATA / "cmu_asfamc" / "01" / "01_06.amc"
     if not path.is_file():
         pytest.skip(f"missing {path}")
-    t0 = time.perf_counter()
     m = load_motion(path, fps_out=None)
-    elapsed = time.perf_counter() - t0
     assert len(m.positions) > 2000
-    assert elapsed < 5.0, f"{len(m.positions)} frames took {elapsed:.2f} s"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import warnings
 from pathlib import Path
 
@@ -160,10 +159,9 @@ def test_columns_are_read_by_name(json_path: Path, tmp_path: Path) -> None:
         assert DetectorNoiseModel.from_json(flipped, section).to_dict() == want
 
 
-def test_from_json_is_fast_and_deterministic(json_path: Path, model: DetectorNoiseModel) -> None:
-    start = time.perf_counter()
+def test_from_json_is_deterministic(json_path: Path, model: DetectorNoiseModel) -> None:
+    """The fit gives the same model twice (its time: benchmarks/reading_speed.py)."""
     again = DetectorNoiseModel.from_json(json_path)
-    assert time.perf_counter() - start < 2.0
     assert again.to_dict() == model.to_dict()
     # Every section fits (train/test borrow shape columns from "all").
     test = DetectorNoiseModel.from_json(json_path, section="test_S9_S11")
@@ -315,16 +313,6 @@ def test_bad_values_and_rng_are_rejected() -> None:
         _tiny_model(outlier_prob=np.full(17, 1.0))
     with pytest.raises(ValueError, match=r"core_sd.*shape \(17, 2\)"):
         _tiny_model(core_sd=np.zeros((16, 2)))
-
-
-def test_sampling_is_fast() -> None:
-    """~1 M frames must take well under 20 s: 100k frames here, in a few sequences."""
-    m, gts = _tiny_model(), [walker(25_000, s) for s in range(4)]
-    rng = np.random.default_rng(0)
-    start = time.perf_counter()
-    for g in gts:
-        m.sample(g, rng)
-    assert time.perf_counter() - start < 2.0
 
 
 # ------------------------------------------------------------------ building blocks

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffhpe.train_state import TrainState, training_hardware, training_time
+from diffhpe.training.state import TrainState, training_hardware, training_time
 
 ENV = {"cpu": "CPU X", "threads": 2, "torch": "2.13.0", "gpu": None}
 KEYS = [

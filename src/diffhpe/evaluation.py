@@ -29,7 +29,14 @@ from diffhpe.data.windows import EvalWindows
 from diffhpe.diffusion import oracle_best
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.lifting import pretrained_path
-from diffhpe.metrics import MetricAccumulator, evaluate_batch, mpjpe_frames, to_table
+from diffhpe.metrics import (
+    METRIC_NAMES,
+    REFERENCE_METRIC_NAMES,
+    MetricAccumulator,
+    evaluate_batch,
+    mpjpe_frames,
+    to_table,
+)
 from diffhpe.models.factory import load_model
 from diffhpe.safety import (
     check_device,
@@ -39,7 +46,9 @@ from diffhpe.safety import (
 )
 from diffhpe.sampling import SamplingOverride
 
-TABLE_METRICS = ["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "symmetry_gap", "segment_std"]
+# The summary's metrics (``metrics_mm``), in the order evaluate_batch walks the registry
+# (diffhpe.metrics.METRICS); the printed report adds the ground truth's (``*_gt``).
+TABLE_METRICS = list(METRIC_NAMES)
 
 
 @dataclass
@@ -291,7 +300,7 @@ def format_report(summary: dict[str, Any]) -> str:
         head += f"\nsampler {s['sampler']} {s['steps']} steps, eta {s['eta']}, H={s['hypotheses']}, {s['aggregation']}, clip_x0 {s.get('clip_x0')}"
         if s.get("init") == "backbone":
             head += f", from the backbone estimate at step {s.get('start_step')}"
-    metrics = TABLE_METRICS + ["symmetry_gap_gt", "segment_std_gt"]
+    metrics = TABLE_METRICS + list(REFERENCE_METRIC_NAMES)
     lines = [head, "", to_table(summary["metrics_mm"], metrics=metrics)]
     if any("per_subject" in summary["metrics_mm"][m] for m in metrics):
         lines += ["", to_table(summary["metrics_mm"], metrics=metrics, by="subject")]

@@ -23,13 +23,15 @@ from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
 from diffhpe.hardware import environment
 from diffhpe.lifting import PRETRAINED, Lifter
-from diffhpe.metrics import to_table
+from diffhpe.markdown import md_table, num
+from diffhpe.metrics import metric_spec, to_table
 from diffhpe.safety import write_text_atomic
 from diffhpe.sampling import SamplingOverride
-from diffhpe.train_state import TrainState
+from diffhpe.training.state import TrainState
 
 MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_BOUND_MARGIN = 1.25  # the card's bound on the sample: 25% above the measured MPJPE
+CARD_METRICS = ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std")  # the card's test table
 
 
 def _train_info(run_dir: Path) -> dict[str, Any]:
@@ -234,26 +236,24 @@ def model_card(info: dict[str, Any]) -> str:
         "",
         "Frame-weighted, mm:",
         "",
-        "| model | MPJPE | P-MPJPE | symmetry gap | segment std |",
-        "|---|---|---|---|---|",
     ]
-    rows = [("DiffHPE-Wrapper (this file)", m)]
+    models = [("DiffHPE-Wrapper (this file)", m)]
     if info.get("test_mixste"):
-        rows.insert(0, ("its MixSTE", info["test_mixste"]["metrics_mm"]))
-    for name, mm in rows:
-        lines.append(
-            f"| {name} | {mm['mpjpe']['frame_weighted']:.1f} | {mm['p_mpjpe']['frame_weighted']:.1f} | "
-            f"{mm['symmetry_gap']['frame_weighted']:.1f} | {mm['segment_std']['frame_weighted']:.1f} |"
-        )
-    lines.append(
-        f"| ground truth (floor) | 0 | 0 | {m['symmetry_gap_gt']['frame_weighted']:.1f} | {m['segment_std_gt']['frame_weighted']:.1f} |"
-    )
+        models.insert(0, ("its MixSTE", info["test_mixste"]["metrics_mm"]))
+    specs = [metric_spec(k) for k in CARD_METRICS]
+    rows = [[name, *(num(mm[sp.name]["frame_weighted"], sp.digits) for sp in specs)]
+            for name, mm in models]  # fmt: skip
+    # The ground truth's coherence is the floor; its pose errors against itself are 0.
+    floor = [num(m[f"{sp.name}_gt"]["frame_weighted"], sp.digits) if sp.of_pose else "0"
+             for sp in specs]  # fmt: skip
+    rows.append(["ground truth (floor)", *floor])
+    lines += md_table(["model", *(sp.in_text for sp in specs)], rows, aligned=False)
     lines += [
         "",
         "<details><summary>Per action</summary>",
         "",
         "```",
-        to_table(m, metrics=["mpjpe", "p_mpjpe", "symmetry_gap", "segment_std"]),
+        to_table(m, metrics=list(CARD_METRICS)),
         "```",
         "</details>",
         "",

@@ -20,6 +20,7 @@ from diffhpe.experiments.job import Job, Subset
 from diffhpe.experiments.manifest import Manifest
 from diffhpe.experiments.provenance import CheckpointInfo, checkpoint_info
 from diffhpe.hardware import environment
+from diffhpe.metrics import summary_value
 from diffhpe.sampling import SamplingOverride
 
 CACHE_VERSION = 1  # bump when the meaning of a stored evaluation changes
@@ -229,7 +230,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def metric(ev: Evaluation | None, name: str) -> float:
-    """Frame-weighted ``name`` (mm) of an evaluation; NaN when it was not run."""
+    """Frame-weighted ``name`` (in its registry unit, mm for pose metrics) of an
+    evaluation; NaN when it was not run."""
     if ev is None:
         return math.nan
-    return float(ev.summary["metrics_mm"][name]["frame_weighted"])
+    return summary_value(ev.summary, name)

@@ -17,6 +17,7 @@ from diffhpe.experiments.cache import metric
 from diffhpe.experiments.manifest import TABLE2_MODELS
 from diffhpe.experiments.markdown import DISPLAY
 from diffhpe.experiments.results import Results, matrix
+from diffhpe.metrics import metric_spec
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def _coherence_everywhere(name: str, figure: str) -> ClaimSpec:
         )
 
     return ClaimSpec(
-        f"5.4, {figure}: the wrapper lowers the {DISPLAY[name].lower()} in every train/test combination",
+        f"5.4, {figure}: the wrapper lowers the {metric_spec(name).in_text} in every train/test combination",
         _NEEDS_MATRICES,
         check,
     )

@@ -24,8 +24,14 @@ PAPER_MANIFEST = Path(__file__).resolve().parent.parent / "configs" / "experimen
 TABLE2_MODELS = ("mixste", "diffhpe2d", "wrapper")
 TABLE4_COLUMNS = ("mixste", "wrapper_on_vanilla", "wrapper")
 MATRIX_MODELS = ("mixste", "wrapper")
+# The metrics each page table shows (names of diffhpe.metrics.METRICS, whose entries give
+# their display names, units and formats); a metric enters a table by its name here.
+TABLE2_METRICS = ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std")
+TABLE4_METRIC = "mpjpe"  # one per cell (pattern x column)
 MATRIX_METRICS = ("mpjpe", "symmetry_gap", "segment_std")
-REFERENCE_METRICS = ("mpjpe", "symmetry_gap", "segment_std")
+SAMPLING_METRICS = ("mpjpe", "symmetry_gap", "segment_std", "frames_per_second")
+SHIPPED_METRICS = ("mpjpe", "symmetry_gap", "segment_std")  # the shipped sampler vs its MixSTE
+REFERENCE_METRICS = ("mpjpe", "symmetry_gap", "segment_std")  # paper_reference.table2
 
 
 @dataclass(frozen=True)

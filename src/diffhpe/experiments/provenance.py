@@ -1,7 +1,7 @@
 """Where the page's numbers come from: each checkpoint's run record, and the block every
 section ends with (command, data, hardware, checkpoints, evaluations).
 
-A run's record is its train state (:class:`diffhpe.train_state.TrainState`), read from
+A run's record is its train state (:class:`diffhpe.training.state.TrainState`), read from
 ``last.safetensors`` beside the checkpoint or from the committed ``train_state.json``.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from diffhpe.checkpoint import file_sha256, read_metadata
 from diffhpe.experiments.markdown import hms, md_table, num
 from diffhpe.hardware import describe
-from diffhpe.train_state import TrainState, training_hardware, training_time
+from diffhpe.training.state import TrainState, training_hardware, training_time
 
 if TYPE_CHECKING:
     from diffhpe.experiments.cache import Evaluation
@@ -43,7 +43,7 @@ class CheckpointInfo:
     val_occlusion: str = "none"  # the validation 2D's occlusion (data.val_occlusion)
 
 
-# training_time and training_hardware are re-exported (they live in diffhpe.train_state).
+# training_time and training_hardware are re-exported (they live in diffhpe.training.state).
 __all__ = [
     "CheckpointInfo",
     "checkpoint_info",

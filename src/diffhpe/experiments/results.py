@@ -13,7 +13,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from diffhpe.experiments.cache import Evaluation, metric
-from diffhpe.experiments.manifest import MATRIX_METRICS
+from diffhpe.experiments.manifest import MATRIX_METRICS, TABLE2_METRICS, TABLE4_METRIC
+from diffhpe.metrics import metric_spec
 
 C = TypeVar("C")
 
@@ -56,24 +57,16 @@ def matrix(r: Results, model: str, name: str) -> np.ndarray:
 
 def numbers(r: Results) -> dict[str, Any]:
     """The frame-weighted metrics (mm) behind the page, JSON-ready (NaN where not run)."""
+    shown = [*TABLE2_METRICS, *(f"{k}_gt" for k in TABLE2_METRICS if metric_spec(k).of_pose)]
 
     def pick(e: Evaluation | None) -> dict[str, float]:
-        return {
-            k: metric(e, k)
-            for k in (
-                "mpjpe",
-                "p_mpjpe",
-                "symmetry_gap",
-                "segment_std",
-                "symmetry_gap_gt",
-                "segment_std_gt",
-            )
-        }
+        return {k: metric(e, k) for k in shown}
 
     return {
         "table2": {k: pick(e) for k, e in r.table2.items()},
         "table4": {
-            c: {p: metric(e, "mpjpe") for p, e in cells.items()} for c, cells in r.table4.items()
+            c: {p: metric(e, TABLE4_METRIC) for p, e in cells.items()}
+            for c, cells in r.table4.items()
         },
         "matrices": {k: {n: matrix(r, k, n).tolist() for n in MATRIX_METRICS} for k in r.matrices},
         "sampling": {f"{s}-H{h}": pick(e) for (s, h), e in r.sampling.items()},

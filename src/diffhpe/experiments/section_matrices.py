@@ -15,6 +15,7 @@ from diffhpe.experiments.markdown import DISPLAY, md_table, num
 from diffhpe.experiments.notes import checkpoint_path, occlusion_notes, unique
 from diffhpe.experiments.provenance import provenance_lines
 from diffhpe.experiments.results import Collected, grid
+from diffhpe.metrics import metric_spec
 
 Matrices = Collected[Mapping[str, Mapping[tuple[str, str], Evaluation | None]]]
 """Per model (``MATRIX_MODELS``) one evaluation per (train, test) pattern."""
@@ -55,26 +56,31 @@ def render(
     ]
     lines += [f"- {x}" for x in sorted(set(missing))] + ([""] if missing else [])
     figures: list[Path] = []
-    for name in MATRIX_METRICS:
+    for spec in (metric_spec(k) for k in MATRIX_METRICS):
+        name, title = spec.name, spec.display
         mats = {k: grid(cells[k], occ.patterns, name) for k in MATRIX_MODELS}
         diff = mats["mixste"] - mats["wrapper"]
         fig = out_dir / "figures" / f"occlusion_{name}.png"
         if np.isfinite(diff).any() or any(np.isfinite(v).any() for v in mats.values()):
             drawn = draw_matrices(
-                fig, DISPLAY[name], occ.patterns, mats["mixste"], mats["wrapper"], diff
-            )
+                fig, title, occ.patterns, mats["mixste"], mats["wrapper"], diff,
+                unit=spec.unit, digits=spec.digits,
+            )  # fmt: skip
             if drawn is None:
                 figures.append(fig)
-                lines += [f"![{DISPLAY[name]} train x test matrices](figures/{fig.name})", ""]
+                lines += [f"![{title} train x test matrices](figures/{fig.name})", ""]
             else:
                 lines += [f"- figure not drawn: {drawn}", ""]
-        for title, mat in (
+        for which, mat in (
             ("MixSTE", mats["mixste"]),
             ("DiffHPE-Wrapper", mats["wrapper"]),
             ("MixSTE - DiffHPE-Wrapper", diff),
         ):
-            lines += [f"**{DISPLAY[name]} (mm), {title}**", ""]
-            rows = [[DISPLAY[p]] + [num(v) for v in mat[i]] for i, p in enumerate(occ.patterns)]
+            lines += [f"**{title} ({spec.unit}), {which}**", ""]
+            rows = [
+                [DISPLAY[p]] + [num(v, spec.digits) for v in mat[i]]
+                for i, p in enumerate(occ.patterns)
+            ]
             lines += md_table(["train \\ test", *[DISPLAY[p] for p in occ.patterns]], rows) + [""]
     lines += occlusion_notes(
         {k: {tr: cells[k][(tr, occ.patterns[0])] for tr in occ.patterns} for k in MATRIX_MODELS},
@@ -91,8 +97,11 @@ def draw_matrices(
     mixste: np.ndarray,
     wrapper: np.ndarray,
     diff: np.ndarray,
+    unit: str = "mm",
+    digits: int = 1,
 ) -> str | None:
-    """Three annotated heatmaps (MixSTE, wrapper, difference) as a PNG; returns why not, or None."""
+    """Three annotated heatmaps (MixSTE, wrapper, difference) as a PNG, values in ``unit``
+    with ``digits`` decimals; returns why not, or None."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -117,14 +126,16 @@ def draw_matrices(
                 r, g, b, _ = im.cmap(im.norm(mat[i, j])) if np.isfinite(mat[i, j]) else (1, 1, 1, 1)
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # white text on dark cells
                 color = "white" if dark else "black"
-                ax.text(j, i, num(mat[i, j]), ha="center", va="center", fontsize=8, color=color)
+                ax.text(
+                    j, i, num(mat[i, j], digits), ha="center", va="center", fontsize=8, color=color
+                )
         ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=8)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_xlabel("test occlusion")
         ax.set_ylabel("training occlusion")
         ax.set_title(name, fontsize=9)
-        fig.colorbar(im, ax=ax, shrink=0.8, label="mm")
-    fig.suptitle(f"{title} (mm)")
+        fig.colorbar(im, ax=ax, shrink=0.8, label=unit)
+    fig.suptitle(f"{title} ({unit})")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, metadata={"Software": None})
     return None

@@ -10,10 +10,16 @@ from typing import Any
 
 from diffhpe.experiments.cache import Evaluation, Evaluator, metric
 from diffhpe.experiments.job import Job, SamplerSetting
-from diffhpe.experiments.manifest import Manifest, SamplingManifest
+from diffhpe.experiments.manifest import (
+    SAMPLING_METRICS,
+    SHIPPED_METRICS,
+    Manifest,
+    SamplingManifest,
+)
 from diffhpe.experiments.markdown import md_table, num
 from diffhpe.experiments.notes import backbone_notes, checkpoint_path, unique
 from diffhpe.experiments.provenance import provenance_lines
+from diffhpe.metrics import MetricSpec, metric_spec
 
 
 @dataclass(frozen=True)
@@ -70,29 +76,15 @@ def render(m: Manifest, got: Sampling | None, command: str, bench: dict[str, Any
         "",
     ]
     header = ["Sampler", *[f"H={h}" for h in s.hypotheses]]
-    for name, fmt in (
-        ("MPJPE (mm)", "mpjpe"),
-        ("Symmetry gap (mm)", "symmetry_gap"),
-        ("Segment-length std (mm)", "segment_std"),
-        ("Frames/s", None),
-    ):
+    for spec in (metric_spec(k) for k in SAMPLING_METRICS):
         rows = []
         for smp in s.samplers:
-            row = []
-            for h in s.hypotheses:
-                e = got.cells[(smp.label(), h)]
-                row.append(
-                    num(metric(e, fmt))
-                    if fmt
-                    else f"{e.summary['frames_per_second']}"
-                    if e
-                    else "–"
-                )
-            rows.append([smp.label(), *row])
-        lines += [f"**{name}**", "", *md_table(header, rows), ""]
-        if fmt and got.mixste is not None:
-            lines += [f"Its MixSTE (`{got.mixste_path}`, deterministic): "
-                      f"{num(metric(got.mixste, fmt))} mm.", ""]  # fmt: skip
+            evals = [got.cells[(smp.label(), h)] for h in s.hypotheses]
+            rows.append([smp.label(), *[num(metric(e, spec.name), spec.digits) for e in evals]])
+        lines += [f"**{spec.heading}**", "", *md_table(header, rows), ""]
+        if spec.compute is not None and got.mixste is not None:  # a measure of the poses
+            ref = num(metric(got.mixste, spec.name), spec.digits)
+            lines += [f"Its MixSTE (`{got.mixste_path}`, deterministic): {ref} {spec.unit}.", ""]
     lines += _shipped_vs_mixste(s, got)
     diffusion = next((e for e in got.cells.values() if e is not None), None)
     lines += backbone_notes([(diffusion, got.mixste)])
@@ -102,39 +94,44 @@ def render(m: Manifest, got: Sampling | None, command: str, bench: dict[str, Any
 
 
 def _by_hypotheses(
-    name: str, hypotheses: Sequence[int], values: Sequence[float], ref: float
+    spec: MetricSpec, hypotheses: Sequence[int], values: Sequence[float], ref: float
 ) -> tuple[str, bool]:
-    """``"NAME by H: H=1: a mm, ... (MixSTE: b mm). "`` and whether ``values`` fall strictly
-    as H grows (one value per entry of ``hypotheses``, in mm)."""
+    """``"NAME by H: H=1: a mm, ... (MixSTE: b mm). "`` (NAME: ``spec``'s long name, values in
+    its unit) and whether ``values`` (one per entry of ``hypotheses``) fall strictly as H
+    grows."""
+    unit = spec.unit
     text = (
-        f"{name} by H: "
-        + ", ".join(f"H={h}: {num(v)} mm" for h, v in zip(hypotheses, values, strict=True))
-        + f" (MixSTE: {num(ref)} mm). "
+        f"{spec.long} by H: "
+        + ", ".join(
+            f"H={h}: {num(v, spec.digits)} {unit}" for h, v in zip(hypotheses, values, strict=True)
+        )
+        + f" (MixSTE: {num(ref, spec.digits)} {unit}). "
     )
     return text, all(b < a for a, b in zip(values[:-1], values[1:], strict=True))
 
 
 def _shipped_vs_mixste(s: SamplingManifest, got: Sampling) -> list[str]:
-    """The shipped sampler against its MixSTE on the three metrics, at each H it ran."""
+    """The shipped sampler against its MixSTE on ``SHIPPED_METRICS``, at each H it ran."""
     ref = got.mixste
     if s.shipped is None or ref is None:
         return []
     lines = [f"**The shipped sampler (`{s.shipped}`) against its MixSTE**", ""]
-    names = (("mpjpe", "MPJPE"), ("symmetry_gap", "symmetry gap"), ("segment_std", "segment std"))
     for h in s.hypotheses:
         e = got.cells.get((s.shipped, h))
         if e is None:
             continue
         parts = []
-        for key, name in names:
-            a, b = metric(e, key), metric(ref, key)
-            verdict = "better" if a < b else "not better"
-            parts.append(f"{name} {num(a)} vs {num(b)} mm ({verdict})")
+        for spec in (metric_spec(k) for k in SHIPPED_METRICS):
+            a, b = metric(e, spec.name), metric(ref, spec.name)
+            verdict = "better" if spec.better(a, b) else "not better"
+            va, vb = num(a, spec.digits), num(b, spec.digits)
+            parts.append(f"{spec.in_text} {va} vs {vb} {spec.unit} ({verdict})")
         lines.append(f"- H={h}: " + "; ".join(parts) + ".")
-    errs = [metric(got.cells.get((s.shipped, h)), "mpjpe") for h in s.hypotheses]
+    mpjpe = metric_spec("mpjpe")
+    errs = [metric(got.cells.get((s.shipped, h)), mpjpe.name) for h in s.hypotheses]
     if all(math.isfinite(v) for v in errs) and len(errs) > 1:
-        ref_mpjpe = metric(ref, "mpjpe")
-        ahead = [v < ref_mpjpe for v in errs]
+        ref_mpjpe = metric(ref, mpjpe.name)
+        ahead = [mpjpe.better(v, ref_mpjpe) for v in errs]
         if not any(ahead):
             where = "it is not ahead of its MixSTE at any H run here."
         elif all(ahead[ahead.index(True) :]):  # ahead from some H on (from the first: every H)
@@ -145,7 +142,7 @@ def _shipped_vs_mixste(s: SamplingManifest, got: Sampling) -> list[str]:
                 + ", ".join(str(h) for h, a in zip(s.hypotheses, ahead, strict=True) if a)
                 + " only."
             )
-        text, falls = _by_hypotheses("MPJPE", s.hypotheses, errs, ref_mpjpe)
+        text, falls = _by_hypotheses(mpjpe, s.hypotheses, errs, ref_mpjpe)
         lines += [
             "",
             text
@@ -157,11 +154,10 @@ def _shipped_vs_mixste(s: SamplingManifest, got: Sampling) -> list[str]:
             )
             + where,
         ]
-    stds = [metric(got.cells.get((s.shipped, h)), "segment_std") for h in s.hypotheses]
+    seg = metric_spec("segment_std")
+    stds = [metric(got.cells.get((s.shipped, h)), seg.name) for h in s.hypotheses]
     if all(math.isfinite(v) for v in stds) and len(stds) > 1:
-        text, falls = _by_hypotheses(
-            "Segment-length std", s.hypotheses, stds, metric(ref, "segment_std")
-        )
+        text, falls = _by_hypotheses(seg, s.hypotheses, stds, metric(ref, seg.name))
         lines += [
             "",
             text

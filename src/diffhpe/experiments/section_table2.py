@@ -8,11 +8,17 @@ from typing import Any
 
 from diffhpe.experiments.cache import Evaluation, Evaluator, metric
 from diffhpe.experiments.job import Job
-from diffhpe.experiments.manifest import REFERENCE_METRICS, TABLE2_MODELS, Manifest
+from diffhpe.experiments.manifest import (
+    REFERENCE_METRICS,
+    TABLE2_METRICS,
+    TABLE2_MODELS,
+    Manifest,
+)
 from diffhpe.experiments.markdown import DISPLAY, md_table, num
 from diffhpe.experiments.notes import backbone_notes, checkpoint_path, unique
 from diffhpe.experiments.provenance import provenance_lines
 from diffhpe.experiments.results import Collected
+from diffhpe.metrics import metric_spec
 
 Table2 = Collected[Mapping[str, Evaluation | None]]
 """One evaluation per model (None: not run)."""
@@ -46,48 +52,24 @@ def render(m: Manifest, t2: Table2 | None, command: str, bench: dict[str, Any]) 
         "Human3.6M figures are shown beside ours for reference only: the data differ."
     )
     lines.append("")
+    specs = [metric_spec(k) for k in TABLE2_METRICS]
+    refs = [metric_spec(k) for k in REFERENCE_METRICS]
     rows = []
     for model in TABLE2_MODELS:
         e = cells[model]
-        paper = [num(ref.get(model, {}).get(k, math.nan)) for k in REFERENCE_METRICS]
+        paper = [num(ref.get(model, {}).get(r.name, math.nan), r.digits) for r in refs]
         if e is None:
-            rows.append([DISPLAY[model], "–", "not run", "–", "–", "–", *paper])
+            rows.append([DISPLAY[model], "–", "not run", *["–"] * (len(specs) - 1), *paper])
             continue
         h = str(e.summary["sampling"]["hypotheses"]) if e.summary.get("sampling") else "1"
-        rows.append(
-            [DISPLAY[model], h]
-            + [num(metric(e, k)) for k in ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std")]
-            + paper
-        )
+        values = [num(metric(e, s.name), s.digits) for s in specs]
+        rows.append([DISPLAY[model], h, *values, *paper])
     first = next((e for e in cells.values() if e is not None), None)
-    if first is not None:
-        rows.append(
-            [
-                "Ground truth (floor)",
-                "–",
-                "–",
-                "–",
-                num(metric(first, "symmetry_gap_gt")),
-                num(metric(first, "segment_std_gt")),
-                "–",
-                "–",
-                "–",
-            ]
-        )
-    lines += md_table(
-        [
-            "Model",
-            "H",
-            "MPJPE",
-            "P-MPJPE",
-            "Symmetry gap",
-            "Segment std",
-            "Paper MPJPE",
-            "Paper sym. gap",
-            "Paper seg. std",
-        ],
-        rows,
-    )
+    if first is not None:  # the coherence of the ground truth: the floor of those metrics
+        floor = [num(metric(first, f"{s.name}_gt"), s.digits) if s.of_pose else "–" for s in specs]
+        rows.append(["Ground truth (floor)", "–", *floor, *["–"] * len(refs)])
+    header = ["Model", "H", *[s.display for s in specs]]
+    lines += md_table(header + [f"Paper {r.abbreviated}" for r in refs], rows)
     lines += ["", *[f"- {x}" for x in missing]] if missing else []
     lines += ["", *_per_action(cells), ""]
     lines += backbone_notes([(cells.get("wrapper"), cells.get("mixste"))])
@@ -105,7 +87,8 @@ def _per_action(evals: Mapping[str, Evaluation | None]) -> list[str]:
     if not present:
         return []
     lines = ["<details><summary>Per action (mm)</summary>", ""]
-    for name in ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std"):
+    for spec in (metric_spec(k) for k in TABLE2_METRICS):
+        name = spec.name
         actions = sorted(
             {a for e in present.values() for a in e.summary["metrics_mm"][name]["per_action"]}
         )
@@ -113,12 +96,12 @@ def _per_action(evals: Mapping[str, Evaluation | None]) -> list[str]:
         rows = []
         for a in actions:
             row = [a] + [
-                num(e.summary["metrics_mm"][name]["per_action"].get(a, math.nan))
+                num(e.summary["metrics_mm"][name]["per_action"].get(a, math.nan), spec.digits)
                 for e in present.values()
             ]
             if gt is not None:
-                row.append(num(gt["per_action"].get(a, math.nan)))
+                row.append(num(gt["per_action"].get(a, math.nan), spec.digits))
             rows.append(row)
         header = ["Action"] + [DISPLAY[k] for k in present] + (["Ground truth"] if gt else [])
-        lines += [f"**{DISPLAY[name]}**", "", *md_table(header, rows), ""]
+        lines += [f"**{spec.display}**", "", *md_table(header, rows), ""]
     return lines + ["</details>"]

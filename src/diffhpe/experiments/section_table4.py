@@ -7,11 +7,12 @@ from typing import Any
 
 from diffhpe.experiments.cache import Evaluation, Evaluator, metric
 from diffhpe.experiments.job import Job
-from diffhpe.experiments.manifest import TABLE4_COLUMNS, Manifest
+from diffhpe.experiments.manifest import TABLE4_COLUMNS, TABLE4_METRIC, Manifest
 from diffhpe.experiments.markdown import DISPLAY, md_table, num
 from diffhpe.experiments.notes import backbone_notes, checkpoint_path, occlusion_notes, unique
 from diffhpe.experiments.provenance import provenance_lines
 from diffhpe.experiments.results import Collected
+from diffhpe.metrics import metric_spec
 
 Table4 = Collected[Mapping[str, Mapping[str, Evaluation | None]]]
 """Per column (``TABLE4_COLUMNS``) one evaluation per pattern."""
@@ -55,8 +56,9 @@ def render(m: Manifest, t4: Table4 | None, command: str, bench: dict[str, Any]) 
         if isinstance(occ.wrapper_on_vanilla, str)
         else "a wrapper on the vanilla MixSTE trained with each pattern"
     )
+    spec = metric_spec(TABLE4_METRIC)
     lines += [
-        f"MPJPE (mm) under each test occlusion pattern, with the training pattern equal to it; {vanilla}. "
+        f"{spec.heading} under each test occlusion pattern, with the training pattern equal to it; {vanilla}. "
         f"Test subset: {occ.subset.describe()}. Paper values (Human3.6M) in brackets, for reference only.",
         "",
     ]
@@ -67,8 +69,8 @@ def render(m: Manifest, t4: Table4 | None, command: str, bench: dict[str, Any]) 
         for col in TABLE4_COLUMNS:
             paper = ref.get(p, {}).get(col)
             row.append(
-                num(metric(cells[col][p], "mpjpe"))
-                + (f" ({num(paper)})" if paper is not None else "")
+                num(metric(cells[col][p], spec.name), spec.digits)
+                + (f" ({num(paper, spec.digits)})" if paper is not None else "")
             )
         rows.append(row)
     lines += md_table(["Occlusion", *[DISPLAY[c] for c in TABLE4_COLUMNS]], rows)

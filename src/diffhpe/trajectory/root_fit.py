@@ -2,7 +2,7 @@
 
 The lifters predict root-relative joints ``pose3d`` (T, 17, 3): metres, camera frame
 (x right, y down, z forward), pelvis at 0. Together with the 2D input (pixels) and a
-pinhole camera (:class:`~diffhpe.intrinsics.Intrinsics`) they also fix where the pelvis
+pinhole camera (:class:`~diffhpe.trajectory.intrinsics.Intrinsics`) they also fix where the pelvis
 is, up to the error of the 3D pose:
 
 1. **Root translation per frame** (:func:`estimate_root`). For every visible joint j
@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from diffhpe.intrinsics import Intrinsics
 from diffhpe.skeleton import NUM_JOINTS
+from diffhpe.trajectory.intrinsics import Intrinsics
 
 DEFAULT_SMOOTH_S = 0.05  # std of the Gaussian over time of the root's image direction, s
 DEFAULT_DEPTH_SMOOTH_S = 0.7  # std of the Gaussian over time of 1 / depth, s

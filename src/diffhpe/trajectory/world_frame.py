@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from diffhpe.root_fit import check_pose
 from diffhpe.skeleton import JOINT_NAMES
+from diffhpe.trajectory.root_fit import check_pose
 
 ANKLE_HEIGHT = 0.09  # metres: ankle joint above the floor when the foot is on it
 UP_PRIOR = 0.25  # m^2: how strongly the floor leans towards the body's up (see fit_world_frame)

@@ -3,8 +3,9 @@
 - MixSTE is trained with MPJPE (paper: the official recipe without the hand-tuned
   weighted loss); the diffusion models with the DDPM noise-prediction L2 loss of paper
   section 3.4 (``diffhpe.diffusion.training_loss``), the wrapper's MixSTE frozen.
-- Adam with weight decay 1e-6 and a reduce-on-plateau learning rate, stepped on the
-  validation MPJPE (section 4.2). Checkpoints are selected on the validation split only.
+- Adam with weight decay 1e-6; the learning rate reduced on plateaus of the validation
+  MPJPE (section 4.2) or warm-up + cosine (`train.schedule`). Checkpoints are selected on
+  the validation split only.
 - ``out_dir/last.safetensors``: the full training state (model, optimizer, scheduler,
   RNG states, step), written atomically every ``train.checkpoint_minutes`` and at the
   end; ``--resume`` continues from it exactly. ``out_dir/best.safetensors``: the model
@@ -12,11 +13,11 @@
 - Runs unchanged under ``torchrun --nproc_per_node N``: DDP with gloo on CPU and NCCL
   on GPU; ``train.batch_size`` is the global batch, split across processes.
 
-The parts: :mod:`diffhpe.train_data` (windows), :mod:`diffhpe.train_batch` (a batch and
-its loss), :mod:`diffhpe.validation`, :mod:`diffhpe.lr_schedule`,
-:mod:`diffhpe.distributed`, :mod:`diffhpe.train_log` (metrics.jsonl, TensorBoard, the
-bar), :mod:`diffhpe.train_checkpoint` (init weights, resume checks),
-:mod:`diffhpe.train_stop` (when training ends); this module holds the run's state, the
+The parts: :mod:`diffhpe.training.data` (windows), :mod:`diffhpe.training.batch` (a batch and
+its loss), :mod:`diffhpe.training.validation`, :mod:`diffhpe.training.lr_schedule`,
+:mod:`diffhpe.training.distributed`, :mod:`diffhpe.training.log` (metrics.jsonl, TensorBoard, the
+bar), :mod:`diffhpe.training.checkpoint` (init weights, resume checks),
+:mod:`diffhpe.training.stop` (when training ends); this module holds the run's state, the
 loop and its checkpoints.
 """
 
@@ -46,23 +47,23 @@ from diffhpe.config import RunConfig, config_to_json
 from diffhpe.data.occlusion import OcclusionSpec
 from diffhpe.data.windows import EvalWindows, TrainWindows
 from diffhpe.diffusion import make_schedule
-from diffhpe.distributed import DistInfo, max_weight_diff, setup_distributed
 from diffhpe.hardware import environment
 from diffhpe.inference import is_diffusion
-from diffhpe.lr_schedule import apply_schedule_settings, cosine_factor, make_lr_scheduler
 from diffhpe.models.factory import build_model, model_metadata
-from diffhpe.train_batch import accumulate_gradients, training_batch
-from diffhpe.train_checkpoint import (
+from diffhpe.training.batch import accumulate_gradients, training_batch
+from diffhpe.training.checkpoint import (
     NEW_FEATURE_PARAMS,
     load_init_weights,
     resumable_state,
     warn_config_changes,
 )
-from diffhpe.train_data import load_training_data
-from diffhpe.train_log import TrainLog
-from diffhpe.train_state import TrainState
-from diffhpe.train_stop import StopSignals, stop_reason, validations_since_best
-from diffhpe.validation import windows_mpjpe
+from diffhpe.training.data import load_training_data
+from diffhpe.training.distributed import DistInfo, max_weight_diff, setup_distributed
+from diffhpe.training.log import TrainLog
+from diffhpe.training.lr_schedule import apply_schedule_settings, cosine_factor, make_lr_scheduler
+from diffhpe.training.state import TrainState
+from diffhpe.training.stop import StopSignals, stop_reason, validations_since_best
+from diffhpe.training.validation import windows_mpjpe
 
 # Re-exported: these lived here before the parts had modules of their own.
 __all__ = [
@@ -138,12 +139,12 @@ class Trainer:
 
     # ----------------------------------------------------------------- data
     def load_data(self) -> None:
-        """Training, validation and training-error windows (:mod:`diffhpe.train_data`)."""
+        """Training, validation and training-error windows (:mod:`diffhpe.training.data`)."""
         self.windows, self.val, self.train_eval = load_training_data(self.cfg)
 
     # ----------------------------------------------------------- one step
     def train_step(self) -> float:
-        """One optimizer step on a fresh batch (:mod:`diffhpe.train_batch`); its loss."""
+        """One optimizer step on a fresh batch (:mod:`diffhpe.training.batch`); its loss."""
         assert self.windows is not None
         batch = training_batch(
             self.windows, self.per_rank_batch, self.data_rng, self.occlusion, self.gen,

@@ -11,7 +11,7 @@ from torch import nn
 from diffhpe.checkpoint import file_sha256, load_checkpoint, unprefixed
 from diffhpe.config import RunConfig, config_diff, config_from_json, to_dict
 from diffhpe.models.lifters import DiffHPEWrapper
-from diffhpe.train_state import TrainState
+from diffhpe.training.state import TrainState
 
 # Parameters of features newer than an init file (train.init_from may lack them).
 NEW_FEATURE_PARAMS = ("missing_embed",)

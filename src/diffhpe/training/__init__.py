@@ -1,0 +1,29 @@
+"""``diffhpe train``: the loop (:mod:`~diffhpe.training.trainer`) and its parts.
+
+:mod:`~diffhpe.training.data` (windows), :mod:`~diffhpe.training.batch` (a batch and its
+loss), :mod:`~diffhpe.training.validation`, :mod:`~diffhpe.training.lr_schedule`,
+:mod:`~diffhpe.training.stop` (when training ends), :mod:`~diffhpe.training.log`
+(metrics.jsonl, TensorBoard, the bar), :mod:`~diffhpe.training.checkpoint` (init weights,
+resume checks), :mod:`~diffhpe.training.state` (the typed ``train_state.json``),
+:mod:`~diffhpe.training.distributed` (torchrun / DDP).
+"""
+
+from diffhpe.training.trainer import (
+    NEW_FEATURE_PARAMS,
+    DistInfo,
+    Trainer,
+    cosine_factor,
+    make_lr_scheduler,
+    setup_distributed,
+    train,
+)
+
+__all__ = [
+    "NEW_FEATURE_PARAMS",
+    "DistInfo",
+    "Trainer",
+    "cosine_factor",
+    "make_lr_scheduler",
+    "setup_distributed",
+    "train",
+]
