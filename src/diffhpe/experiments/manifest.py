@@ -97,6 +97,15 @@ class DenoisingManifest:
 
 
 @dataclass
+class LearningManifest:
+    """``learning``: runs whose learning curves the page plots (label -> best checkpoint),
+    and a note on how they compare (sizes, budgets, inputs)."""
+
+    runs: dict[str, str]
+    note: str = ""
+
+
+@dataclass
 class Manifest:
     path: Path
     data_root: str
@@ -106,6 +115,7 @@ class Manifest:
     occlusion: OcclusionManifest | None = None
     sampling: SamplingManifest | None = None
     denoising: DenoisingManifest | None = None
+    learning: LearningManifest | None = None
     paper_reference: dict[str, Any] = field(default_factory=dict)
 
 
@@ -295,6 +305,19 @@ def _parse_denoising(value: Any, where: str) -> DenoisingManifest:
     )
 
 
+def _parse_learning(value: Any, where: str) -> LearningManifest:
+    d = _mapping(value, where, ("runs", "note"))
+    runs = d.get("runs")
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError(
+            f"{where}.runs: expected a non-empty mapping of label -> checkpoint path, got {runs!r}"
+        )
+    return LearningManifest(
+        runs={str(k): _str(v, f"{where}.runs.{k}") for k, v in runs.items()},
+        note=_str(d.get("note", ""), f"{where}.note") if d.get("note") else "",
+    )
+
+
 def _parse_reference(value: Any, where: str) -> dict[str, Any]:
     """``paper_reference``: ``table2: {model: {metric: mm}}``, ``table4: {pattern: {column: mm}}``."""
     d = _mapping(value or {}, where, ("table2", "table4"))
@@ -333,6 +356,7 @@ def load_manifest(path: str | Path) -> Manifest:
             "occlusion",
             "sampling",
             "denoising",
+            "learning",
             "paper_reference",
         ),  # fmt: skip
     )
@@ -368,5 +392,8 @@ def load_manifest(path: str | Path) -> Manifest:
         denoising=None
         if d.get("denoising") is None
         else _parse_denoising(d["denoising"], f"{where}: denoising"),
+        learning=None
+        if d.get("learning") is None
+        else _parse_learning(d["learning"], f"{where}: learning"),
         paper_reference=_parse_reference(d.get("paper_reference"), f"{where}: paper_reference"),
     )

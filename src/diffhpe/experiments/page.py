@@ -16,6 +16,7 @@ from typing import Any
 from diffhpe.experiments import (
     section_claims,
     section_denoising,
+    section_learning,
     section_matrices,
     section_sampling,
     section_table2,
@@ -57,6 +58,7 @@ def run_paper_experiment(
     matrices = section_matrices.collect(m, ev)
     sampling = section_sampling.collect(m, ev)
     denoising = section_denoising.collect(m, ev)
+    learning = section_learning.collect(m)
     r = Results(
         table2=table2.cells if table2 else {},
         patterns=m.occlusion.patterns if m.occlusion else (),
@@ -75,6 +77,9 @@ def run_paper_experiment(
     body += matrix_lines
     body += section_sampling.render(m, sampling, command, ev.benchmark)
     body += section_denoising.render(m, denoising)
+    learning_lines, learning_figures = section_learning.render(m, learning, out)
+    body += learning_lines
+    figures += learning_figures
     body += section_claims.render(claims, ev.checkpoints())
     shown = m.path if m.path != PAPER_MANIFEST else "diffhpe/configs/experiments/paper.yaml"
     head = [

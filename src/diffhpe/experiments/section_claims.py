@@ -26,7 +26,7 @@ def training_status(infos: list[CheckpointInfo]) -> list[str]:
 
 def render(claims: list[Claim], infos: list[CheckpointInfo] | None = None) -> list[str]:
     lines = [
-        "## 6. Claims",
+        "## 7. Claims",
         "",
         "Each verdict is computed from the numbers above (frame-weighted means); none is typed by hand.",
         "",

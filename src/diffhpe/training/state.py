@@ -28,6 +28,17 @@ Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class CurvePoint:
+    """One validation of a run: step, wall hours since the run began (summed over
+    sessions), validation and training MPJPE (mm; training None when not measured)."""
+
+    step: int
+    hours: float
+    val_mm: float
+    train_mm: float | None
+
+
+@dataclass(frozen=True)
 class TrainState:
     """Counters, optimizer/scheduler/RNG state and the logs of one training run.
 
@@ -106,9 +117,37 @@ class TrainState:
         """The machines the run trained on (see :func:`training_hardware`)."""
         return training_hardware(self.sessions)
 
+    def elapsed_curve(self) -> list[CurvePoint]:
+        """Every validation with the wall hours at it (see :func:`elapsed_curve`)."""
+        return elapsed_curve(self.history)
+
     def validation_curve(self) -> list[tuple[int, float]]:
         """(step, validation MPJPE mm) at every validation."""
         return [(int(h["step"]), float(h["val_mpjpe_mm"])) for h in self.history]
+
+
+def elapsed_curve(history: list[Record] | tuple[Record, ...]) -> list[CurvePoint]:
+    """Every validation with the run's wall time at it: ``time_s`` restarts at 0 in each
+    resumed session, so the earlier sessions' last values are added (time after a
+    session's last validation is not recorded, as in :func:`training_time`)."""
+    out: list[CurvePoint] = []
+    done = 0.0  # seconds of the sessions before the current one
+    prev = None
+    for h in history:
+        t = float(h.get("time_s", 0.0))
+        if prev is not None and t < prev:
+            done += prev
+        prev = t
+        train = h.get("train_mpjpe_mm")
+        out.append(
+            CurvePoint(
+                step=int(h["step"]),
+                hours=(done + t) / 3600.0,
+                val_mm=float(h["val_mpjpe_mm"]),
+                train_mm=None if train is None else float(train),
+            )
+        )
+    return out
 
 
 def training_time(history: list[Record] | tuple[Record, ...]) -> float | None:
