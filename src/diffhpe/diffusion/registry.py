@@ -49,13 +49,9 @@ class SamplerSpec:
 
 
 def _ddpm(
-    schedule: NoiseSchedule,
-    *,
-    steps: int,
-    eta: float,
-    clip_x0: float | None,
-    start_step: int | None,
+    schedule: NoiseSchedule, *, clip_x0: float | None, start_step: int | None, **_: object
 ) -> Sampler:
+    """Every step of the schedule: ``steps`` and ``eta`` do not apply."""
     return DDPMSampler(schedule, clip_x0=clip_x0, start_step=start_step)
 
 

@@ -8,15 +8,10 @@ resume checks), :mod:`~diffhpe.training.state` (the typed ``train_state.json``),
 :mod:`~diffhpe.training.distributed` (torchrun / DDP).
 """
 
-from diffhpe.training.trainer import (
-    NEW_FEATURE_PARAMS,
-    DistInfo,
-    Trainer,
-    cosine_factor,
-    make_lr_scheduler,
-    setup_distributed,
-    train,
-)
+from diffhpe.training.checkpoint import NEW_FEATURE_PARAMS
+from diffhpe.training.distributed import DistInfo, setup_distributed
+from diffhpe.training.lr_schedule import cosine_factor, make_lr_scheduler
+from diffhpe.training.trainer import Trainer, train
 
 __all__ = [
     "NEW_FEATURE_PARAMS",

@@ -52,29 +52,17 @@ from diffhpe.inference import is_diffusion
 from diffhpe.models.factory import build_model, model_metadata
 from diffhpe.training.batch import accumulate_gradients, training_batch
 from diffhpe.training.checkpoint import (
-    NEW_FEATURE_PARAMS,
     load_init_weights,
     resumable_state,
     warn_config_changes,
 )
 from diffhpe.training.data import load_training_data
-from diffhpe.training.distributed import DistInfo, max_weight_diff, setup_distributed
+from diffhpe.training.distributed import max_weight_diff, setup_distributed
 from diffhpe.training.log import TrainLog
-from diffhpe.training.lr_schedule import apply_schedule_settings, cosine_factor, make_lr_scheduler
+from diffhpe.training.lr_schedule import apply_schedule_settings, make_lr_scheduler
 from diffhpe.training.state import TrainState
 from diffhpe.training.stop import StopSignals, stop_reason, validations_since_best
 from diffhpe.training.validation import windows_mpjpe
-
-# Re-exported: these lived here before the parts had modules of their own.
-__all__ = [
-    "NEW_FEATURE_PARAMS",
-    "DistInfo",
-    "Trainer",
-    "cosine_factor",
-    "make_lr_scheduler",
-    "setup_distributed",
-    "train",
-]
 
 
 class Trainer:

@@ -19,26 +19,25 @@ docs/TRAJECTORY.md for the error this gives on the open benchmark.
 Only numpy is needed. Shapes: T frames, J joints (17).
 """
 
-from diffhpe.trajectory.fit import (
-    ANKLE_HEIGHT,
+from diffhpe.trajectory.fit import Trajectory, root_trajectory
+from diffhpe.trajectory.intrinsics import DEFAULT_FOV_DEG, Intrinsics, focal_from_fov
+from diffhpe.trajectory.root_fit import (
     DEFAULT_DEPTH_SMOOTH_S,
-    DEFAULT_FOV_DEG,
     DEFAULT_SMOOTH_S,
-    MAX_BODY_TILT_DEG,
     MIN_DEPTH,
-    UP_PRIOR,
-    Intrinsics,
     RootEstimate,
-    Trajectory,
-    WorldFrame,
-    body_up,
     estimate_root,
     fill_gaps,
-    fit_world_frame,
-    focal_from_fov,
     gaussian_smooth,
-    root_trajectory,
     smooth_trajectory,
+)
+from diffhpe.trajectory.world_frame import (
+    ANKLE_HEIGHT,
+    MAX_BODY_TILT_DEG,
+    UP_PRIOR,
+    WorldFrame,
+    body_up,
+    fit_world_frame,
 )
 
 __all__ = [

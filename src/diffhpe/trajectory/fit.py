@@ -7,49 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from diffhpe.trajectory.intrinsics import DEFAULT_FOV_DEG, Intrinsics, focal_from_fov
+from diffhpe.trajectory.intrinsics import DEFAULT_FOV_DEG, Intrinsics
 from diffhpe.trajectory.root_fit import (
     DEFAULT_DEPTH_SMOOTH_S,
     DEFAULT_SMOOTH_S,
-    MIN_DEPTH,
-    RootEstimate,
     check_pose,
     estimate_root,
-    fill_gaps,
-    gaussian_smooth,
     smooth_trajectory,
 )
 from diffhpe.trajectory.world_frame import (
-    ANKLE_HEIGHT,
-    MAX_BODY_TILT_DEG,
-    UP_PRIOR,
     WorldFrame,
-    body_up,
     fit_world_frame,
 )
-
-# The parts (re-exported) live in diffhpe.trajectory.intrinsics, diffhpe.trajectory.root_fit, diffhpe.trajectory.world_frame.
-__all__ = [
-    "ANKLE_HEIGHT",
-    "DEFAULT_DEPTH_SMOOTH_S",
-    "DEFAULT_FOV_DEG",
-    "DEFAULT_SMOOTH_S",
-    "Intrinsics",
-    "MAX_BODY_TILT_DEG",
-    "MIN_DEPTH",
-    "RootEstimate",
-    "Trajectory",
-    "UP_PRIOR",
-    "WorldFrame",
-    "body_up",
-    "estimate_root",
-    "fill_gaps",
-    "fit_world_frame",
-    "focal_from_fov",
-    "gaussian_smooth",
-    "root_trajectory",
-    "smooth_trajectory",
-]
 
 
 @dataclass
