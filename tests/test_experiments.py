@@ -137,7 +137,7 @@ def test_table2_equals_evaluate_and_missing_checkpoints_say_not_run(
     assert "| mixste | none | 2 |" in page  # kind, training occlusion, best step
     # Each run says why training ended; the claims section counts the converged ones.
     assert "| step limit (2), not converged |" in page
-    claims = _section(page, "## 6. Claims", "\n- **")
+    claims = _section(page, "## 7. Claims", "\n- **")
     assert "Training: 0 of 3 checkpoints on this page ended converged" in claims
     assert f"- `{ckpts['wrapper']}`: step limit (2), not converged" in claims
 
@@ -434,7 +434,7 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     # The mislabelled checkpoints are flagged (trained without occlusion, listed for one).
     assert "(listed for `consecutive_frames`) was trained with occlusion `none`" in page
     # Sampling: H x sampler grid with measured frames/s.
-    sampling = _section(page, "## 4.", "## 6.")
+    sampling = _section(page, "## 4.", "## 7.")
     assert "| Sampler | H=1 | H=2 |" in sampling and "| ddim1 |" in sampling
     numbers = res["numbers"]["sampling"]
     assert set(numbers) == {
@@ -725,7 +725,7 @@ def test_denoising_section_profiles_noise_levels(tiny_benchmark, ckpts, tmp_path
     manifest = _write(tmp_path / "m.yaml", m)
     run_paper_experiment(manifest, tmp_path / "docs", progress=False)
     page = (tmp_path / "docs" / "RESULTS.md").read_text()
-    sec = _section(page, "## 5. Diagnosis", "## 6. Claims")
+    sec = _section(page, "## 5. Diagnosis", "## 7. Claims")
     assert sec.count("\n| 1 |") == 1 and sec.count("\n| 10 |") == 1
     again = run_paper_experiment(manifest, tmp_path / "docs", progress=False)
     assert again["evaluations_run"] == 0
@@ -741,7 +741,7 @@ def test_sampler_hypotheses_limit_the_grid(tmp_path, tiny_benchmark, ckpts):
     }
     res = run_paper_experiment(_write(tmp_path / "m.yaml", m), tmp_path / "docs", progress=False)
     page = (tmp_path / "docs" / "RESULTS.md").read_text()
-    sec = _section(page, "## 4. Sampling", "## 6.")
+    sec = _section(page, "## 4. Sampling", "## 7.")
     ddpm_row = next(line for line in sec.splitlines() if line.startswith("| ddpm |"))
     assert ddpm_row.split("|")[2].strip() == "–" and ddpm_row.split("|")[3].strip() != "–"
     assert not list((tmp_path / "docs" / "results").glob("*ddpm-H1*"))
