@@ -546,7 +546,8 @@ def test_shipped_manifest_matches_the_paper():
         "ddim5-eta1-clip1-from-noise", "ddim2-eta1-clip1-from-noise",
         "ddim10-eta0-clip1-from-noise", "ddim2-eta1-clip1-from-backbone5",
         "ddim4-eta1-clip1-from-backbone10", "ddim1-eta1-clip1-from-backbone2",
-        "ddim2-eta0-clip1-from-backbone5",
+        "ddim2-eta0-clip1-from-backbone5", "ddim2-eta1-median-clip1-from-backbone5",
+        "ddim2-eta1-reproj-clip1-from-backbone5",
     ]  # fmt: skip
     warm = m.sampling.samplers[6]  # the shipped default
     assert (warm.init, warm.start_step, warm.steps) == ("backbone", 5, 2)
@@ -560,6 +561,9 @@ def test_shipped_manifest_matches_the_paper():
     )
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
     assert m.sampling.runs(m.sampling.samplers[2], 20)
+    reproj = m.sampling.samplers[-1]  # issue 19: the aggregations at H = 5 and 20
+    assert reproj.aggregation == "reproj" and m.sampling.runs(reproj, 20)
+    assert not m.sampling.runs(reproj, 1)
 
 
 def test_training_time_sums_resumed_sessions():

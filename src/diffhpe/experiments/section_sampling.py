@@ -72,7 +72,10 @@ def render(m: Manifest, got: Sampling | None, command: str, bench: dict[str, Any
         "Labels: `ddim10-eta1-clip1-from-noise` is DDIM with 10 steps, eta 1, x0 clipped to "
         "1 m, from pure noise (the paper's start); `-from-backbone5` starts instead from the "
         "MixSTE's own estimate noised to step 5 by eq. (3) (SDEdit-style warm start, beyond "
-        "the paper); no suffix: the checkpoint's own start.",
+        "the paper); no suffix: the checkpoint's own start. `-median` and `-reproj` "
+        "combine the H hypotheses by their per-joint median, or weight them per joint by "
+        "how well each reprojects onto the 2D input (JPMA-style, 2D input only; "
+        "docs/AGGREGATION.md) instead of the paper's mean.",
         "",
     ]
     header = ["Sampler", *[f"H={h}" for h in s.hypotheses]]
