@@ -247,3 +247,29 @@ def test_docs_sampling_loop_matches_predict(ort, shipped, reference):
     exec(compile(code.group(1), str(DOC), "exec"), namespace)
     got = namespace["lift_windows"](str(paths["spec"].parent), x2d, noise)
     assert np.abs(got - want).max() <= 1e-3
+
+
+@pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
+def test_docs_sampling_loop_follows_the_prediction_type(ort, tmp_path, prediction):
+    """The loop of docs/EXPORT.md reads export.json's ``prediction`` (the denoiser's output
+    is named after it) and gives ``predict``'s pose for every output type."""
+    warm = ["diffusion.init=backbone", "diffusion.start_step=5", "diffusion.sample_steps=2",
+            "diffusion.clip_x0=1.0", "diffusion.hypotheses=2"]  # fmt: skip
+    ckpt = tiny_checkpoint(tmp_path, "wrapper", [f"diffusion.prediction={prediction}", *warm])
+    paths = export_onnx(ckpt, tmp_path / "onnx")
+    spec = json.loads(paths["spec"].read_text())
+    assert spec["diffusion"]["prediction"] == prediction
+    assert [o["name"] for o in spec["graphs"]["denoiser"]["outputs"]] == [prediction]
+    model, cfg = load_model(ckpt)
+    diff = with_sampling(cfg.diffusion, sampler="ddim", eta=0.0)
+    x2d = torch.rand(2, cfg.data.length, 17, 2, generator=torch.Generator().manual_seed(3)) - 0.5
+    shape = (diff.hypotheses * 2, cfg.data.length, 17, 3)
+    noise = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    want = predict(model, x2d, None, diff, torch.Generator().manual_seed(0)).pose.numpy()
+    code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    assert code is not None, f"{DOC}: no python code block"
+    namespace: dict = {}
+    exec(compile(code.group(1), str(DOC), "exec"), namespace)
+    got = namespace["lift_windows"](str(paths["spec"].parent), x2d.numpy(), noise.numpy())
+    assert np.abs(want).max() > 5e-3  # a live output (a random tiny model: millimetres)
+    assert np.abs(got - want).max() <= 1e-4

@@ -175,7 +175,8 @@ def _graphs(model: nn.Module, cfg: RunConfig) -> dict[str, _Graph]:
                 TensorSpec("t", ("B",), "int64"),
                 cond,
             ],
-            [TensorSpec("eps", ("B", length, j, 3), "float32")],
+            # named by what it predicts (diffusion.prediction): eps (the paper), x0 or v
+            [TensorSpec(cfg.diffusion.prediction, ("B", length, j, 3), "float32")],
             step_example,
         ),
     }

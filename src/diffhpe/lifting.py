@@ -57,10 +57,10 @@ class LiftResult:
     joint when the model has a calibration (``uncertainty_info["kind"] == "calibrated"``),
     else the raw ``spread``; spread: (N, 17) per-joint std across hypotheses in metres
     (zeros for a deterministic model); window_spread: (N, 17) metres, how much the
-    overlapping windows that cover a frame disagree (weighted std); visible: (N, 17) bool, what the model saw (input
-    visibility, minus identity jumps). identity_jump: (N,) bool, frames where keypoints
-    jumped to someone else (:mod:`diffhpe.identity`); identity_jump_joints: (N, 17) bool,
-    the keypoints masked for it.
+    overlapping windows that cover a frame disagree (weighted std); visible: (N, 17) bool,
+    what the model saw (input visibility, minus identity jumps). identity_jump: (N,) bool,
+    frames where keypoints jumped to someone else (:mod:`diffhpe.identity`);
+    identity_jump_joints: (N, 17) bool, the keypoints masked for it.
     suspect: (N,) bool, frames whose input cannot be trusted
     (:func:`diffhpe.safety.suspect_frames`: most keypoints far outside the image, or fewer
     than ``MIN_VISIBLE_JOINTS`` visible joints); their pose is still given, but their
