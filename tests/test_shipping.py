@@ -86,3 +86,23 @@ def test_ship_cli(wrapper_run, tmp_path, capsys):
     # The card names the command that reproduces it, flags included.
     assert info["command"] == f"diffhpe ship {wrapper_run} --cameras 54138969 -H 2"
     assert f"`{info['command']}`" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_ship_reads_a_committed_run_state_and_writes_nothing_without_one(wrapper_run, tmp_path):
+    """A run folder as committed for finished runs (train_state.json, no last.safetensors)
+    ships; a run without any training record is refused before the model is written."""
+    import shutil
+
+    run = tmp_path / "wrapper"
+    run.mkdir()
+    for name in ("best.safetensors", "train_state.json", "config.json"):
+        shutil.copy(wrapper_run / name, run / name)
+    out = tmp_path / "models"
+    info = ship(run, out_dir=out, eval_opts=EvalOptions(split="test"), progress=False)
+    assert info["wrapper"]["steps"] == json.loads((run / "train_state.json").read_text())["step"]
+    weights = out / "diffhpe-wrapper-open.safetensors"
+    before = weights.read_bytes()
+    (run / "train_state.json").unlink()
+    with pytest.raises(ValueError, match="no last.safetensors or train_state.json"):
+        ship(run, out_dir=out, eval_opts=EvalOptions(split="test"), progress=False)
+    assert weights.read_bytes() == before  # the shipped model is untouched

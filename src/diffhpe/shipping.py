@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from diffhpe.checkpoint import load_checkpoint, save_checkpoint
+from diffhpe.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from diffhpe.config import DiffusionConfig
 from diffhpe.evaluation import EvalOptions, evaluate
 from diffhpe.hardware import environment
@@ -27,7 +27,7 @@ from diffhpe.markdown import md_table, num
 from diffhpe.metrics import metric_spec, to_table
 from diffhpe.safety import write_text_atomic
 from diffhpe.sampling import SamplingOverride
-from diffhpe.training.state import TrainState
+from diffhpe.training.state import run_state
 
 MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_BOUND_MARGIN = 1.25  # the card's bound on the sample: 25% above the measured MPJPE
@@ -35,12 +35,19 @@ CARD_METRICS = ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std")  # the card's
 
 
 def _train_info(run_dir: Path) -> dict[str, Any]:
-    """Step, best validation MPJPE and wall time of a training run (from last.safetensors)."""
-    _, meta = load_checkpoint(run_dir / "last.safetensors")
-    state = TrainState.from_json(meta.get("train_state", "{}"), f"{run_dir}: train_state")
+    """Step, best validation MPJPE and wall time of a training run (its train state, from
+    last.safetensors or train_state.json: :func:`diffhpe.training.state.run_state`)."""
+    best_ckpt = run_dir / "best.safetensors"
+    state, last_meta = run_state(best_ckpt)
+    if state is None:
+        raise ValueError(
+            f"{run_dir}: no last.safetensors or train_state.json; the model card needs the "
+            "run's training record"
+        )
     seconds = state.training_seconds()  # summed over resumed sessions
     # The training error at the best validation (runs that log it: train.train_eval_windows).
     best = min(state.history, key=lambda h: h["val_mpjpe_mm"], default={})
+    config = last_meta.get("config") or read_metadata(best_ckpt).get("config")
     return {
         "run": str(run_dir),
         "steps": state.step,
@@ -48,9 +55,7 @@ def _train_info(run_dir: Path) -> dict[str, Any]:
         "train_mpjpe_mm_at_best": best.get("train_mpjpe_mm"),
         "train_minutes": round(seconds / 60, 1) if seconds is not None else None,
         "train_hardware": state.hardware(),
-        "init_from": json.loads(meta["config"])["train"].get("init_from")
-        if "config" in meta
-        else None,
+        "init_from": json.loads(config)["train"].get("init_from") if config else None,
     }
 
 
@@ -80,6 +85,11 @@ def ship(
     out = Path(out_dir) if out_dir else pkg
     out.mkdir(parents=True, exist_ok=True)
     tensors, meta = load_checkpoint(run / "best.safetensors")
+    backbone = Path(json.loads(meta["config"])["model"]["backbone"])  # its MixSTE run, if here
+    # The card's training records, read before anything is written: a failure leaves the
+    # shipped model as it was.
+    wrapper_info = _train_info(run)
+    mixste_info = _train_info(backbone.parent) if backbone.exists() else None
     model_tensors = {k: v for k, v in tensors.items() if k.startswith("model.")}
     if override.config_overrides():
         cfg = json.loads(meta["config"])
@@ -97,7 +107,6 @@ def ship(
     t0 = time.time()
     opts = eval_opts or EvalOptions(split="test")
     summary = evaluate(target, opts, progress=progress)
-    backbone = Path(cfg["model"]["backbone"])  # the MixSTE run, when it is on this machine
     mixste_summary = evaluate(backbone, opts, progress=progress) if backbone.exists() else None
     sample_path = (
         Path(sample)
@@ -121,8 +130,8 @@ def ship(
     info = {
         "file": target.name,
         "bytes": size,
-        "wrapper": _train_info(run),
-        "mixste": _train_info(backbone.parent) if backbone.exists() else None,
+        "wrapper": wrapper_info,
+        "mixste": mixste_info,
         "config": cfg,
         "backbone_config": bcfg,
         "test": summary,

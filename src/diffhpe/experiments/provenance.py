@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from diffhpe.checkpoint import file_sha256, read_metadata
 from diffhpe.experiments.markdown import hms, md_table, num
 from diffhpe.hardware import describe
-from diffhpe.training.state import TrainState, training_hardware, training_time
+from diffhpe.training.state import TrainState, run_state, training_hardware, training_time
 
 if TYPE_CHECKING:
     from diffhpe.experiments.cache import Evaluation
@@ -78,24 +78,6 @@ def training_end(state: TrainState | dict[str, Any], train_cfg: dict[str, Any]) 
     if len(vals) > 1 and vals[-1] <= min(vals):  # runs saved before the reason was recorded
         return "not recorded; still improving at its last validation, not converged"
     return "not recorded"
-
-
-def run_state(path: str) -> tuple[TrainState | None, dict[str, str]]:
-    """The train state of the run that wrote ``path``, and its last.safetensors metadata.
-
-    Read from ``last.safetensors`` beside ``path`` when present, else from the run's
-    ``train_state.json`` (the same state without weights, as committed for finished runs);
-    ``(None, {})`` when neither exists.
-    """
-    last = Path(path).parent / "last.safetensors"
-    record = Path(path).parent / "train_state.json"
-    if last.is_file():
-        last_meta = read_metadata(last)
-        text = last_meta.get("train_state", "{}")
-        return TrainState.from_json(text, f"{last}:train_state"), last_meta
-    if not record.is_file():
-        return None, {}
-    return TrainState.read(record), {}
 
 
 def checkpoint_info(path: str, label: str) -> CheckpointInfo:

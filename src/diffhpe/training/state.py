@@ -126,6 +126,27 @@ class TrainState:
         return [(int(h["step"]), float(h["val_mpjpe_mm"])) for h in self.history]
 
 
+def run_state(path: str | Path) -> tuple[TrainState | None, dict[str, str]]:
+    """The train state of the run that wrote ``path`` (a checkpoint in a run folder), and
+    that folder's ``last.safetensors`` metadata.
+
+    Read from ``last.safetensors`` beside ``path`` when present, else from the run's
+    ``train_state.json`` (the same state without weights, as committed for finished runs);
+    ``(None, {})`` when neither exists.
+    """
+    from diffhpe.checkpoint import read_metadata
+
+    last = Path(path).parent / "last.safetensors"
+    record = Path(path).parent / "train_state.json"
+    if last.is_file():
+        last_meta = read_metadata(last)
+        text = last_meta.get("train_state", "{}")
+        return TrainState.from_json(text, f"{last}:train_state"), last_meta
+    if not record.is_file():
+        return None, {}
+    return TrainState.read(record), {}
+
+
 def elapsed_curve(history: list[Record] | tuple[Record, ...]) -> list[CurvePoint]:
     """Every validation with the run's wall time at it: ``time_s`` restarts at 0 in each
     resumed session, so the earlier sessions' last values are added (time after a
