@@ -72,7 +72,7 @@ def _run_torch(model: nn.Module, graph: str, feed: dict[str, np.ndarray]) -> np.
             out = model(x["x2d"])
         elif graph == "backbone":
             if hasattr(model, "condition_and_estimate"):  # wrapper: (cond, estimate)
-                return [o.numpy() for o in model.condition_and_estimate(x["x2d"])]
+                return [o.numpy() for o in model.condition_and_estimate(x["x2d"], x.get("visible"))]
             out = model.condition(x["x2d"], x.get("visible"))
         else:
             out = model(x["x_t"], x["t"], x["cond"])
@@ -186,9 +186,13 @@ def test_shipped_model_exports_and_matches_torch(ort, shipped):
     _check_graphs(ort, model, paths)
     # And on real 2D windows: the conditioning at batch 1 and 3.
     backbone = ort.InferenceSession(str(paths["backbone"]), providers=["CPUExecutionProvider"])
+    mask_input = any(i.name == "visible" for i in backbone.get_inputs())
     for b in (1, 3):
-        gots = backbone.run(None, {"x2d": x2d[:b]})
-        wants = _run_torch(model, "backbone", {"x2d": x2d[:b]})
+        feed = {"x2d": x2d[:b]}
+        if mask_input:  # a model with a mask input: every keypoint of the sample is seen
+            feed["visible"] = np.ones(x2d[:b].shape[:3], dtype=bool)
+        gots = backbone.run(None, feed)
+        wants = _run_torch(model, "backbone", feed)
         assert [o.name for o in backbone.get_outputs()] == ["cond", "estimate"]
         for got, want in zip(gots, wants, strict=True):
             assert np.abs(got - want).max() <= 1e-4
@@ -219,17 +223,26 @@ def test_numpy_ddim_over_onnx_matches_predict(ort, shipped, reference):
     backbone = ort.InferenceSession(str(paths["backbone"]), providers=["CPUExecutionProvider"])
     denoiser = ort.InferenceSession(str(paths["denoiser"]), providers=["CPUExecutionProvider"])
     hyps = len(noise) // len(x2d)
-    cond, estimate = backbone.run(None, {"x2d": x2d})
+    feed = {"x2d": x2d}
+    if any(i.name == "visible" for i in backbone.get_inputs()):  # a model with a mask input
+        feed["visible"] = np.ones(x2d.shape[:3], dtype=bool)
+    cond, estimate = backbone.run(None, feed)
     cond = np.tile(cond, (hyps, 1, 1, 1))  # hypothesis-major
     start = np.tile(estimate - estimate[..., :1, :], (hyps, 1, 1, 1))
     a0 = abar[steps[0]]
     x = (np.sqrt(a0) * start + np.sqrt(1 - a0) * noise).astype(np.float32)  # eq. (3)
     for i, t in enumerate(steps):
         t_batch = np.full(len(x), t, dtype=np.int64)
-        (eps,) = denoiser.run(None, {"x_t": x, "t": t_batch, "cond": cond})
+        (out,) = denoiser.run(None, {"x_t": x, "t": t_batch, "cond": cond})
         a = abar[t]
         a_prev = abar[steps[i + 1]] if i + 1 < len(steps) else 1.0
-        x0 = np.clip((x - np.sqrt(1 - a) * eps) / np.sqrt(a), -d.clip_x0, d.clip_x0)
+        if d.prediction == "x0":
+            x0 = out
+        elif d.prediction == "v":
+            x0 = np.sqrt(a) * x - np.sqrt(1 - a) * out
+        else:
+            x0 = (x - np.sqrt(1 - a) * out) / np.sqrt(a)
+        x0 = np.clip(x0, -d.clip_x0, d.clip_x0)
         eps = (x - np.sqrt(a) * x0) / np.sqrt(1 - a)
         x = (np.sqrt(a_prev) * x0 + np.sqrt(1 - a_prev) * eps).astype(np.float32)
     x = x.reshape(hyps, *x2d.shape[:3], 3)
