@@ -14,7 +14,23 @@
 #      beside the interim runs and the helpers' tests: often 10-20 windows/s instead of ~40),
 #      stopped by SIGTERM at step 692 for the benchmarks, resumed for 10 minutes
 #      (`... --resume train.max_minutes=10`); state in checkpoints/mixste-open.
-# When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md).
+#   9: mixste-open resumed alone from a frozen copy of the source (PATH=/tmp/gen3src/bin:$PATH
+#      MIN=135 bash scripts/train_gen3.sh, where that diffhpe runs PYTHONPATH=/tmp/gen3src/src):
+#      steps 860 -> 3153, validation 69.3 mm at step 2500.
+#  10: the same, MIN=160: steps 3153 -> 4286 (beside the eps/x0/v ablation and the interim
+#      wrapper, stopped by SIGTERM at 13:02), validation 63.4 mm at step 4250. Its step-3500
+#      best (64.8 mm) was copied to runs/mixste-open-snap and an interim wrapper trained on it
+#      and shipped (see docs/ROBUSTNESS.md):
+#        diffhpe train wrapper-open model.backbone=runs/mixste-open-snap/best.safetensors \
+#          model.denoiser.channels=32 train.batch_size=64 train.micro_batch=0 train.lr=5e-4 \
+#          train.warmup_steps=50 train.max_steps=800 train.val_every=100 \
+#          train.train_eval_windows=128 data.val_max_windows=400 train.threads=2 \
+#          out_dir=runs/wrapper-open-interim --out runs/wrapper-open-interim
+#        diffhpe ship runs/wrapper-open-interim --cameras 54138969
+#        python scripts/calibrate_uncertainty.py --cache /tmp/unc_cache3 \
+#          --report docs/uncertainty/report.json
+# When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md),
+# then rerun scripts/calibrate_uncertainty.py and scripts/robustness.py for the new model.
 set -euo pipefail
 MIN=${MIN:-120}
 THREADS=${THREADS:-2}
