@@ -18,7 +18,8 @@
 #      MIN=135 bash scripts/train_gen3.sh, where that diffhpe runs PYTHONPATH=/tmp/gen3src/src):
 #      steps 860 -> 3153, validation 69.3 mm at step 2500.
 #  10: the same, MIN=160: steps 3153 -> 4286 (beside the eps/x0/v ablation and the interim
-#      wrapper, stopped by SIGTERM at 13:02), validation 63.4 mm at step 4250. Its step-3500
+#      wrapper, stopped by SIGTERM at 13:02), validation 63.4 mm at step 4250; then MIN=25:
+#      steps 4286 -> 4715, validation 62.4 mm at step 4500 (training error 61.5). Its step-3500
 #      best (64.8 mm) was copied to runs/mixste-open-snap and an interim wrapper trained on it
 #      and shipped (see docs/ROBUSTNESS.md):
 #        diffhpe train wrapper-open model.backbone=runs/mixste-open-snap/best.safetensors \
