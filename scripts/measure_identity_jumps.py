@@ -45,7 +45,9 @@ def sequences(root: Path, detector: str, split: str, camera: str) -> dict[str, n
     }
 
 
-def false_positives(seqs: dict, exact: dict, stride: int, settings: JumpSettings | None = None) -> dict:
+def false_positives(
+    seqs: dict, exact: dict, stride: int, settings: JumpSettings | None = None
+) -> dict:
     fps = 50.0 / stride
     frames = flagged = joints = seen = real = 0
     for name, xy in seqs.items():
