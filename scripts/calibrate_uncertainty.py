@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffhpe.cameras import load_cameras
+from diffhpe.cameras import image_coordinates, load_cameras
 from diffhpe.data.dataset import DataSource, load_sequences
 from diffhpe.data.occlusion import OcclusionSpec, sample_mask
 from diffhpe.identity import JumpSettings
@@ -52,11 +52,6 @@ from diffhpe.uncertainty import (
     sampling_of,
     worst_auroc,
 )
-
-
-def to_pixels(x2d: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Inverse of :func:`diffhpe.cameras.normalize_screen`: (..., 2) -> pixels."""
-    return (x2d + np.array([1.0, h / w])) * w / 2.0
 
 
 def collect(
@@ -82,7 +77,7 @@ def collect(
         starts = range(0, n, every) if segment else [0]
         for a in starts:
             b = min(n, a + segment) if segment else n
-            xy = to_pixels(seq.pose2d[a:b].astype(np.float64), cam.width, cam.height)
+            xy = image_coordinates(seq.pose2d[a:b].astype(np.float64), cam.width, cam.height)
             blocks = -(-(b - a) // block)
             keep = sample_mask(spec, blocks, block, generator=gen).reshape(-1, 17)[: b - a]
             xy[~keep.numpy()] = np.nan

@@ -18,7 +18,6 @@ from diffhpe.cameras import normalize_screen
 from diffhpe.checkpoint import prefixed, save_checkpoint
 from diffhpe.cli import main
 from diffhpe.config import load_config
-from diffhpe.diffusion import DDIMSampler, make_schedule
 from diffhpe.export import export_onnx
 from diffhpe.inference import predict, with_sampling
 from diffhpe.lifting import pretrained_path
@@ -212,53 +211,18 @@ def reference(shipped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x2d, noise.numpy(), pred.pose.numpy()
 
 
-def test_numpy_ddim_over_onnx_matches_predict(ort, shipped, reference):
+def test_docs_sampling_loop_matches_predict(ort, shipped, reference):
+    """The numpy DDIM loop of docs/EXPORT.md over the shipped model's two graphs gives
+    ``predict``'s pose (clipping x0 and converting its output as ``predict`` does)."""
     _, cfg, paths, _ = shipped
     x2d, noise, want = reference
-    d = cfg.diffusion
-    assert d.clip_x0 is not None  # the shipped setting: the loop must clip as predict does
-    abar = make_schedule(d.schedule, d.num_steps).alphas_cumprod.numpy()
-    sched = make_schedule(d.schedule, d.num_steps)
-    steps = DDIMSampler(sched, d.sample_steps, start_step=d.start_step).timesteps
-    backbone = ort.InferenceSession(str(paths["backbone"]), providers=["CPUExecutionProvider"])
-    denoiser = ort.InferenceSession(str(paths["denoiser"]), providers=["CPUExecutionProvider"])
-    hyps = len(noise) // len(x2d)
-    feed = {"x2d": x2d}
-    if any(i.name == "visible" for i in backbone.get_inputs()):  # a model with a mask input
-        feed["visible"] = np.ones(x2d.shape[:3], dtype=bool)
-    cond, estimate = backbone.run(None, feed)
-    cond = np.tile(cond, (hyps, 1, 1, 1))  # hypothesis-major
-    start = np.tile(estimate - estimate[..., :1, :], (hyps, 1, 1, 1))
-    a0 = abar[steps[0]]
-    x = (np.sqrt(a0) * start + np.sqrt(1 - a0) * noise).astype(np.float32)  # eq. (3)
-    for i, t in enumerate(steps):
-        t_batch = np.full(len(x), t, dtype=np.int64)
-        (out,) = denoiser.run(None, {"x_t": x, "t": t_batch, "cond": cond})
-        a = abar[t]
-        a_prev = abar[steps[i + 1]] if i + 1 < len(steps) else 1.0
-        if d.prediction == "x0":
-            x0 = out
-        elif d.prediction == "v":
-            x0 = np.sqrt(a) * x - np.sqrt(1 - a) * out
-        else:
-            x0 = (x - np.sqrt(1 - a) * out) / np.sqrt(a)
-        x0 = np.clip(x0, -d.clip_x0, d.clip_x0)
-        eps = (x - np.sqrt(a) * x0) / np.sqrt(1 - a)
-        x = (np.sqrt(a_prev) * x0 + np.sqrt(1 - a_prev) * eps).astype(np.float32)
-    x = x.reshape(hyps, *x2d.shape[:3], 3)
-    got = (x - x[..., :1, :]).mean(axis=0)
-    assert np.abs(want).max() > 0.1  # real poses (metres), not a degenerate output
-    assert np.abs(got - want).max() <= 1e-3
-
-
-def test_docs_sampling_loop_matches_predict(ort, shipped, reference):
-    _, _, paths, _ = shipped
-    x2d, noise, want = reference
+    assert cfg.diffusion.clip_x0 is not None  # the shipped setting: the loop must clip too
     code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S)
     assert code is not None, f"{DOC}: no python code block"
     namespace: dict = {}
     exec(compile(code.group(1), str(DOC), "exec"), namespace)
     got = namespace["lift_windows"](str(paths["spec"].parent), x2d, noise)
+    assert np.abs(want).max() > 0.1  # real poses (metres), not a degenerate output
     assert np.abs(got - want).max() <= 1e-3
 
 

@@ -178,14 +178,8 @@ def _steps(p: np.ndarray, scale: np.ndarray, fps: float, s: JumpSettings) -> tup
     size = np.linalg.norm(step, axis=-1)
     gap = np.concatenate([[1], np.diff(seen)])
     limit = max(s.min_jump, s.joint_speed / fps) + s.gap_speed * (gap - 1) / fps
-    w = max(3, round(s.context_s * fps))
     ctx = np.concatenate([[np.nan], size[1:]])  # the first frame has no step
-    padded = np.concatenate([np.full(w, np.nan), ctx, np.full(w, np.nan)])
-    view = sliding_window_view(padded, w)  # view[i] = padded[i : i + w]
-    before = _nanmedian_rows(view[: len(size)])  # steps i-w .. i-1
-    after = _nanmedian_rows(view[w + 1 : w + 1 + len(size)])  # steps i+1 .. i+w
-    around = np.fmax(before, after)
-    around = np.where(np.isfinite(around), around, 0.0)
+    around = np.nan_to_num(_around(ctx, fps, s.context_s), nan=0.0)
     # Support: the neighbouring steps along this one. A limb that accelerates moves the same
     # way in the frames beside its fastest step; a jump has no such neighbours.
     prev = np.concatenate([np.zeros((1, 2)), step[:-1]])
@@ -276,13 +270,20 @@ def find_identity_jumps(
     return IdentityJumps(joints, joints.any(1) | switches, switches)
 
 
+def _around(values: np.ndarray, fps: float, context_s: float) -> np.ndarray:
+    """(N,) the larger of the medians of the ``w = max(3, context_s fps)`` values before and
+    the ``w`` after each one (NaN ignored; NaN where none)."""
+    w = max(3, round(context_s * fps))
+    padded = np.concatenate([np.full(w, np.nan), values, np.full(w, np.nan)])
+    view = sliding_window_view(padded, w)  # view[i] = padded[i : i + w]
+    before = _nanmedian_rows(view[: len(values)])  # values i-w .. i-1
+    after = _nanmedian_rows(view[w + 1 : w + 1 + len(values)])  # values i+1 .. i+w
+    return np.fmax(before, after)
+
+
 def _isolated(size: np.ndarray, spike: float, fps: float, context_s: float) -> np.ndarray:
     """(N,) bool: values ``spike`` times above the median of those around them."""
-    w = max(3, round(context_s * fps))
-    padded = np.concatenate([np.full(w, np.nan), size, np.full(w, np.nan)])
-    view = sliding_window_view(padded, w)
-    around = np.fmax(_nanmedian_rows(view[: len(size)]), _nanmedian_rows(view[w + 1 :]))
-    return size > spike * np.nan_to_num(around, nan=0.0)
+    return size > spike * np.nan_to_num(_around(size, fps, context_s), nan=0.0)
 
 
 def mask_jumps(xy: np.ndarray, jumps: IdentityJumps) -> np.ndarray:

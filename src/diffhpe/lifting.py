@@ -345,27 +345,16 @@ def save_result(path: str | Path, result: LiftResult, meta: dict) -> Path:
         doc = {
             **info,
             "pose3d": np.round(result.pose3d.astype(np.float64), 5).tolist(),
-            "uncertainty": [
-                [None if np.isnan(u) else u for u in row]
-                for row in np.round(result.uncertainty.astype(np.float64), 5).tolist()
-            ],
             "visible": result.visible.tolist(),
             "suspect": np.asarray(result.suspect, dtype=bool).tolist(),
-            "spread": [
-                [None if np.isnan(u) else u for u in row]
-                for row in np.round(np.asarray(result.spread, dtype=np.float64), 5).tolist()
-            ],
-            "window_spread": [
-                [None if np.isnan(u) else u for u in row]
-                for row in np.round(np.asarray(result.window_spread, dtype=np.float64), 5).tolist()
-            ],
             "identity_jump": np.asarray(result.identity_jump, dtype=bool).tolist(),
             "identity_jump_joints": np.asarray(result.identity_jump_joints, dtype=bool).tolist(),
         }
-        for key in ("root_cam", "pose3d_world"):  # NaN (no root) -> null
+        # NaN (suspect frames, no root) -> null
+        for key in ("uncertainty", "spread", "window_spread", "root_cam", "pose3d_world"):
             value = getattr(result, key)
             if value is not None:
-                rounded = np.round(value.astype(np.float64), 5)
+                rounded = np.round(np.asarray(value, dtype=np.float64), 5)
                 doc[key] = np.where(np.isfinite(rounded), rounded, None).tolist()
         path.write_text(json.dumps(doc), encoding="utf-8")
     elif path.suffix == ".npz":
