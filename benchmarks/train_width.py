@@ -6,9 +6,16 @@ paper's 16-block denoiser on an 8 x 64 MixSTE), width (MixSTE dim or denoiser ch
 batch and micro-batch, a fresh process builds a ``Trainer`` on random weights and the open
 benchmark's training windows (random poses without it), runs ``--warmup`` steps, counts
 the FLOPs of one step with ``torch.utils.flop_counter`` (matmuls and attention, forward
-and backward) and times ``--steps`` steps. GFLOP/s = FLOPs per step / median step time.
-The peak is measured in the same run: the median GFLOP/s of a 2048 x 2048 fp32 matmul on
-the same threads.
+and backward; torch's counter has no formula for the CPU flash-attention kernels, so
+:data:`CPU_SDPA_FLOPS` adds torch's own SDPA formulas for them) and times ``--steps``
+steps. GFLOP/s = FLOPs per step / median step time. The peak is measured in the same run:
+the median GFLOP/s of a 2048 x 2048 fp32 matmul on the same threads.
+
+Where the time goes: one more step runs under ``torch.profiler``; the self time of the
+counted ops (matmuls, attention kernels) against the step's gives ``matmul_time_share``,
+and their FLOPs over that time ``matmul_gflops_per_s``: the rate the step would reach if
+everything else (norms, activations, copies, the optimizer, data) took no time, an upper
+bound on the step's share of the peak with these kernels.
 
     python benchmarks/train_width.py --threads 2 --omp-passive
     python benchmarks/train_width.py --models mixste --widths 64 --batch 256 --micro 0 32
@@ -23,6 +30,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from common import (
@@ -34,13 +42,38 @@ from common import (
     temp_folder,
     write_results,
 )
-from torch.utils.flop_counter import FlopCounterMode
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 from train_speed import synthetic_windows
 
 from diffhpe.config import load_config
 from diffhpe.training import Trainer
 
 PRESETS = {"mixste": "mixste-paper", "wrapper": "wrapper-paper"}
+
+_aten = torch.ops.aten
+# FLOPs of the CPU flash-attention kernels (the MixSTE's F.scaled_dot_product_attention),
+# which torch.utils.flop_counter does not count on CPU: its own SDPA formulas, on shapes.
+CPU_SDPA_FLOPS = {
+    _aten._scaled_dot_product_flash_attention_for_cpu: (
+        lambda q, k, v, *args, **kwargs: sdpa_flop_count(q, k, v)
+    ),
+    _aten._scaled_dot_product_flash_attention_for_cpu_backward: (
+        lambda g, q, k, v, *args, **kwargs: sdpa_backward_flop_count(g, q, k, v)
+    ),
+}
+
+
+def counted_op_seconds(step: Any, ops: list[str]) -> tuple[float, float]:
+    """(self seconds of the ``ops`` (profiler names such as ``aten::mm``), wall seconds) of
+    one call of ``step`` under ``torch.profiler``."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        step()
+        wall = time.perf_counter() - t0
+    names = set(ops)
+    busy = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in names) / 1e6
+    return busy, wall
 
 
 def matmul_peak(threads: int, n: int = 2048, reps: int = 10) -> float:
@@ -82,9 +115,11 @@ def measure(model: str, width: int, batch: int, micro: int, dropout: float | Non
             trainer.windows = synthetic_windows(cfg.data.length)
         for _ in range(warmup):
             trainer.train_step()
-        with FlopCounterMode(display=False) as fc:
+        with FlopCounterMode(display=False, custom_mapping=CPU_SDPA_FLOPS) as fc:
             trainer.train_step()
         flops = fc.get_total_flops()
+        by_op = {str(k).replace(".", "::", 1): v for k, v in fc.get_flop_counts()["Global"].items()}
+        mm_s, prof_wall = counted_op_seconds(trainer.train_step, list(by_op))
         times = []
         for _ in range(steps):
             t0 = time.perf_counter()
@@ -98,7 +133,8 @@ def measure(model: str, width: int, batch: int, micro: int, dropout: float | Non
         "data": data_root if real else "synthetic", "flops_per_step": flops,
         "median_step_s": med, "step_times_s": times, "windows_per_s": batch / med,
         "gflops_per_s": flops / med / 1e9, "torch_threads": torch.get_num_threads(),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(), "flops_by_op": by_op,
+        "matmul_time_share": mm_s / prof_wall, "matmul_gflops_per_s": flops / mm_s / 1e9,
     }  # fmt: skip
 
 
@@ -145,6 +181,7 @@ def main() -> None:
                              str(args.threads), "--data-root", root]  # fmt: skip
                     row = run_child(__file__, child, args.threads, args.omp_passive)
                     row["peak_share"] = row["gflops_per_s"] / peak
+                    row["matmul_peak_share"] = row["matmul_gflops_per_s"] / peak
                     rows.append(row)
                     # Written after every row: a long sweep cut short keeps what it measured.
                     write_results(path, "train_width", args.smoke, args.threads,
@@ -153,7 +190,9 @@ def main() -> None:
                         f"{model:<7} width {width:>3} batch {b:>3} micro {micro:>3}: "
                         f"{row['windows_per_s']:7.1f} windows/s, {row['gflops_per_s']:6.1f} "
                         f"GFLOP/s ({100 * row['peak_share']:4.1f}% of peak), peak RSS "
-                        f"{row['peak_rss_mb']:.0f} MiB",
+                        f"{row['peak_rss_mb']:.0f} MiB; matmuls+attention "
+                        f"{100 * row['matmul_time_share']:.0f}% of the step at "
+                        f"{100 * row['matmul_peak_share']:.0f}% of peak",
                         flush=True,
                     )
     print(f"wrote {path}", file=sys.stderr)

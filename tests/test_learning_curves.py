@@ -26,6 +26,25 @@ def test_elapsed_curve_adds_earlier_sessions():
     assert [p.hours for p in pts] == [0.5, 1.0, 1.25]
     assert [p.train_mm for p in pts] == [None, 70.0, None]
     assert TrainState(history=tuple(history)).elapsed_curve() == pts
+    # No session records: every interval counts the given threads.
+    assert [p.core_hours for p in elapsed_curve(history, threads=2)] == [1.0, 2.0, 2.5]
+
+
+def test_core_hours_count_each_sessions_threads():
+    history = [
+        {"step": 10, "val_mpjpe_mm": 90.0, "time_s": 1800.0},  # before any session record
+        {"step": 20, "val_mpjpe_mm": 80.0, "time_s": 3600.0},
+        {"step": 30, "val_mpjpe_mm": 75.0, "time_s": 1800.0},  # resumed with 4 threads
+        {"step": 40, "val_mpjpe_mm": 70.0, "time_s": 2700.0},
+    ]
+    sessions = [
+        {"start_step": 10, "end_step": 20, "environment": {"threads": 2}},
+        {"start_step": 20, "end_step": 40, "environment": {"threads": 4}},
+    ]
+    pts = TrainState(history=tuple(history), sessions=tuple(sessions)).elapsed_curve(threads=8)
+    assert [p.hours for p in pts] == [0.5, 1.0, 1.5, 1.75]
+    # 0.5 h x 2 (first record's threads), 0.5 h x 2, 0.5 h x 4, 0.25 h x 4
+    assert [p.core_hours for p in pts] == [1.0, 2.0, 4.0, 5.0]
 
 
 def _manifest(tmp_path: Path, bench: Path, runs: dict[str, str]) -> Path:

@@ -115,6 +115,12 @@ class DiffusionConfig:
     # What the denoiser outputs: "eps" (the paper), "x0" or "v" (a training choice, kept
     # in the checkpoint; diffhpe.diffusion.schedule.PREDICTIONS).
     prediction: str = "eps"
+    # Metres per diffusion unit: the forward process (eq. 3) and the denoiser act on
+    # x0 / pose_scale. 1 (the paper's): poses in metres, whose spread (~0.2-0.4 m per
+    # coordinate) is far below the unit noise, so even early steps bury the pose; a scale
+    # near the poses' standard deviation gives the schedule unit-variance data, as DDPM
+    # assumes (docs/POSE_SCALE.md). Kept in the checkpoint.
+    pose_scale: float = 1.0
 
 
 @dataclass
@@ -372,6 +378,8 @@ def validate_sampling(d: DiffusionConfig, model_kind: str | None = None) -> None
         raise ValueError("diffusion.hypotheses must be >= 1")
     if d.prediction not in ("eps", "x0", "v"):
         raise ValueError(f"diffusion.prediction must be 'eps', 'x0' or 'v', got {d.prediction!r}")
+    if not (math.isfinite(d.pose_scale) and d.pose_scale > 0):
+        raise ValueError(f"diffusion.pose_scale must be a finite number > 0, got {d.pose_scale}")
     if d.aggregation not in AGGREGATIONS:
         raise ValueError(
             f"diffusion.aggregation must be one of {', '.join(AGGREGATIONS)}, got {d.aggregation!r}"

@@ -330,7 +330,8 @@ def denoising_profile(
     compared with x0: MPJPE (mm, root-relative, unclipped), the same after clipping x0_hat to
     the checkpoint's ``clip_x0`` when it has one, and the eps MSE of eq. (7). At large t the
     x0 error is the eps error times ``sqrt((1 - abar_t) / abar_t)``, so it shows where the
-    model's conditioning (not x_t) carries the pose.
+    model's conditioning (not x_t) carries the pose. A model with ``diffusion.pose_scale``
+    noises and predicts x0 / pose_scale; errors are converted back to metres.
     Returns ``{"steps": [{"t", "alpha_bar", "eps_mse", "x0_mpjpe_mm", "x0_mpjpe_clipped_mm"}],
     "frames", "seconds", ...}``.
     """
@@ -347,7 +348,7 @@ def denoising_profile(
     if bad:
         raise ValueError(f"denoising_profile: steps {bad} outside 0..{schedule.num_steps - 1}")
     _, windows = eval_windows(cfg, opts)
-    clip = cfg.diffusion.clip_x0
+    clip, scale = cfg.diffusion.clip_x0, cfg.diffusion.pose_scale
     gen = torch.Generator().manual_seed(opts.seed)
     sums = {t: [0.0, 0.0, 0.0, 0.0] for t in steps}  # eps sq err, x0 err, clipped err, count
     limit = opts.max_windows or len(windows)
@@ -363,10 +364,10 @@ def denoising_profile(
         frames += int(mask.sum())
         for t in steps:
             eps = torch.randn(x0.shape, generator=gen).to(device)
-            x_t = add_noise(schedule, x0, eps, t)
+            x_t = add_noise(schedule, x0 / scale, eps, t)
             out = model(x_t, torch.full((n,), t, dtype=torch.long, device=device), cond)
             eps_hat = eps_from_output(schedule, out, x_t, t, cfg.diffusion.prediction)
-            x0_hat = predict_x0(schedule, x_t, eps_hat, t)
+            x0_hat = predict_x0(schedule, x_t, eps_hat, t) * scale
             s = sums[t]
             s[0] += float((((eps_hat - eps) ** 2).mean(dim=(-1, -2)) * mask).sum())
             for k, x in ((1, x0_hat), (2, x0_hat.clamp(-clip, clip) if clip else x0_hat)):

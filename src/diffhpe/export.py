@@ -224,6 +224,8 @@ def _diffusion_info(cfg: RunConfig) -> dict:
         # What the denoiser graph outputs: eps (the paper), x0 or v; a sampling loop turns
         # it into eps (diffhpe.diffusion.eps_from_output) before each DDPM/DDIM step.
         "prediction": d.prediction,
+        # Metres per diffusion unit: the loop runs on poses / pose_scale (1: the paper's).
+        "pose_scale": d.pose_scale,
         "ddim_timesteps": list(
             DDIMSampler(schedule, d.sample_steps, start_step=d.start_step).timesteps
         ),

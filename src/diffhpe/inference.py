@@ -31,11 +31,13 @@ class Prediction:
 def make_sampler(diff: DiffusionConfig, schedule: NoiseSchedule | None = None) -> Sampler:
     """The sampler named by ``diff.sampler`` (:mod:`diffhpe.diffusion.registry`), e.g. DDPM
     over every step from ``start_step`` (default T-1) to 0, or DDIM with K steps over that
-    range."""
+    range. The sampler works in diffusion units (metres / ``diff.pose_scale``), so the
+    ``clip_x0`` it gets is converted."""
     spec = sampler_spec(diff.sampler, "diffusion.sampler")
     schedule = schedule or make_schedule(diff.schedule, diff.num_steps)
+    clip = None if diff.clip_x0 is None else diff.clip_x0 / diff.pose_scale
     return spec.build(
-        schedule, steps=diff.sample_steps, eta=diff.eta, clip_x0=diff.clip_x0,
+        schedule, steps=diff.sample_steps, eta=diff.eta, clip_x0=clip,
         start_step=diff.start_step,
     )  # fmt: skip
 
@@ -65,7 +67,8 @@ def predict(
     noised to ``diff.start_step``. ``camera`` is used by ``diff.aggregation='reproj'``
     only: an :class:`~diffhpe.trajectory.Intrinsics` in normalised screen units (or one
     per window; :func:`diffhpe.diffusion.reproj.screen_intrinsics`), None: the focal
-    guess."""
+    guess. The reverse process runs on poses divided by ``diff.pose_scale`` (the start
+    too); the hypotheses come back in metres."""
     if not is_diffusion(model):
         return Prediction(_root_relative(model(x2d, visible)))
     x_start = None
@@ -75,7 +78,7 @@ def predict(
                 f"diffusion.init='backbone' needs a DiffHPE-Wrapper, got {type(model).__name__}"
             )
         cond, estimate = model.condition_and_estimate(x2d, visible)
-        x_start = _root_relative(estimate)
+        x_start = _root_relative(estimate) / diff.pose_scale
     else:
         cond = model.condition(x2d, visible)
     sampler = sampler or make_sampler(diff)
@@ -92,6 +95,6 @@ def predict(
         dtype=x2d.dtype,
         prediction=diff.prediction,
     )
-    hyps = _root_relative(hyps)
+    hyps = _root_relative(hyps) * diff.pose_scale
     pose = aggregate(hyps, diff.aggregation, x2d=x2d, visible=visible, camera=camera)
     return Prediction(pose, hyps if keep_hypotheses else None)

@@ -1,9 +1,9 @@
 """Section 6 (issue #16): learning curves by model size, validation and training error
 against training time, read from each run's train state (no evaluation is run).
 
-The x axis is the wall time each run recorded while training (``history[].time_s``
-summed over its sessions, :meth:`TrainState.elapsed_curve`): hours on the machine named
-in the table, validation included, shared with whatever else ran there.
+The x axis is the CPU budget each run spent: the wall time it recorded while training
+(``history[].time_s`` summed over its sessions) times its training threads, in core-hours
+(:meth:`TrainState.elapsed_curve`), validation included, on the machine named in the table.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def collect(m: Manifest) -> tuple[Curve, ...] | None:
                 step=int(state.step or 0),
                 stop_reason=state.stop_reason,
                 hardware=state.hardware(),
-                points=tuple(state.elapsed_curve()),
+                points=tuple(state.elapsed_curve(cfg.train.threads)),
             )
         )
     return tuple(out)
@@ -98,8 +98,8 @@ def render(
     lines += [
         "Validation MPJPE (the split's camera, every validation) and training MPJPE (fixed "
         "training windows in eval mode, `train.train_eval_windows`; runs before it have none) "
-        "at each validation, against the wall time the run recorded: hours on the machine "
-        "named, validation included, shared with whatever else ran there. "
+        "at each validation, against the CPU budget the run spent: the wall time it recorded "
+        "times its training threads (core-hours), validation included, on the machine named. "
         f"{m.learning.note}".rstrip(),
         "",
     ]
@@ -118,6 +118,7 @@ def render(
                 f"{c.params / 1e6:.2f} M",
                 f"{c.step} x {c.batch}",
                 num(last.hours, 1) if last else "–",
+                num(last.core_hours, 1) if last else "–",
                 f"{num(best.val_mm)} (step {best.step})" if best else "–",
                 num(last.val_mm) if last else "–",
                 num(train) if train is not None else "–",
@@ -126,7 +127,8 @@ def render(
         )
     if rows:
         lines += md_table(
-            ["run", "model", "parameters", "steps x batch", "hours", "best validation (mm)",
+            ["run", "model", "parameters", "steps x batch", "wall hours", "core-hours",
+             "best validation (mm)",
              "last validation (mm)", "last training error (mm)", "stopped by"],
             rows,
         )  # fmt: skip
@@ -144,7 +146,8 @@ def render(
 
 
 def _draw(curves: list[Curve], path: Path) -> None:
-    """Validation (solid) and training (dashed) MPJPE against hours, one colour per run."""
+    """Validation (solid) and training (dashed) MPJPE against core-hours, one colour per
+    run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -153,13 +156,13 @@ def _draw(curves: list[Curve], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=110)
     for i, c in enumerate(curves):
         colour = f"C{i}"
-        hours = [p.hours for p in c.points]
+        hours = [p.core_hours for p in c.points]
         ax.plot(hours, [p.val_mm for p in c.points], "-o", ms=3, color=colour,
                 label=f"{c.label}: validation")  # fmt: skip
-        tr = [(p.hours, p.train_mm) for p in c.points if p.train_mm is not None]
+        tr = [(p.core_hours, p.train_mm) for p in c.points if p.train_mm is not None]
         if tr:
             ax.plot(*zip(*tr, strict=True), "--", color=colour, label=f"{c.label}: training")
-    ax.set_xlabel("training wall time (hours)")
+    ax.set_xlabel("training CPU budget (core-hours: wall hours x threads)")
     ax.set_ylabel("MPJPE (mm)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

@@ -63,11 +63,12 @@ def accumulate_gradients(
     gen: torch.Generator,
     schedule: NoiseSchedule | None,
     prediction: str,
+    pose_scale: float = 1.0,
 ) -> float:
     """Backpropagate the batch's loss in passes of ``micro`` windows (0: one pass);
     returns the batch's loss. ``net`` is ``model`` or its DDP wrapper; ``schedule``: the
-    diffusion schedule of a diffusion model (DDPM loss, noise drawn with ``gen``), None
-    for MixSTE (MPJPE)."""
+    diffusion schedule of a diffusion model (DDPM loss on the poses divided by
+    ``pose_scale``, noise drawn with ``gen``), None for MixSTE (MPJPE)."""
     x2d, visible, x3d, fmask = batch.x2d, batch.visible, batch.x3d, batch.frame_mask
     n = x2d.shape[0]
     micro = micro or n
@@ -79,7 +80,13 @@ def accumulate_gradients(
         if schedule is not None:
             cond = model.condition(x2d[sl], visible[sl])
             loss = training_loss(
-                schedule, net, x3d[sl], cond, gen, mask=fmask[sl], prediction=prediction
+                schedule,
+                net,
+                x3d[sl] / pose_scale,
+                cond,
+                gen,
+                mask=fmask[sl],
+                prediction=prediction,
             )
             weight = (sl.stop - sl.start) / n
         else:

@@ -30,12 +30,14 @@ Record = dict[str, Any]
 @dataclass(frozen=True)
 class CurvePoint:
     """One validation of a run: step, wall hours since the run began (summed over
-    sessions), validation and training MPJPE (mm; training None when not measured)."""
+    sessions), core-hours (wall time x training threads: the CPU budget spent),
+    validation and training MPJPE (mm; training None when not measured)."""
 
     step: int
     hours: float
     val_mm: float
     train_mm: float | None
+    core_hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,10 @@ class TrainState:
         """The machines the run trained on (see :func:`training_hardware`)."""
         return training_hardware(self.sessions)
 
-    def elapsed_curve(self) -> list[CurvePoint]:
-        """Every validation with the wall hours at it (see :func:`elapsed_curve`)."""
-        return elapsed_curve(self.history)
+    def elapsed_curve(self, threads: int = 1) -> list[CurvePoint]:
+        """Every validation with the wall and core hours at it (see :func:`elapsed_curve`;
+        ``threads`` counts steps no session record covers)."""
+        return elapsed_curve(self.history, self.sessions, threads)
 
     def validation_curve(self) -> list[tuple[int, float]]:
         """(step, validation MPJPE mm) at every validation."""
@@ -147,17 +150,43 @@ def run_state(path: str | Path) -> tuple[TrainState | None, dict[str, str]]:
     return TrainState.read(record), {}
 
 
-def elapsed_curve(history: list[Record] | tuple[Record, ...]) -> list[CurvePoint]:
-    """Every validation with the run's wall time at it: ``time_s`` restarts at 0 in each
-    resumed session, so the earlier sessions' last values are added (time after a
-    session's last validation is not recorded, as in :func:`training_time`)."""
+def elapsed_curve(
+    history: list[Record] | tuple[Record, ...],
+    sessions: list[Record] | tuple[Record, ...] = (),
+    threads: int = 1,
+) -> list[CurvePoint]:
+    """Every validation with the run's wall time and core time at it.
+
+    ``time_s`` restarts at 0 in each resumed session, so the earlier sessions' last values
+    are added (time after a session's last validation is not recorded, as in
+    :func:`training_time`). Core time counts each interval between validations times the
+    threads of the session that trained it (``sessions[].environment.threads``, matched by
+    step); steps before the first session record count the first record's threads, or
+    ``threads`` when there is none.
+    """
+    spans = [
+        (int(s.get("start_step", 0)), int(s.get("end_step", 0)),
+         int(s.get("environment", {}).get("threads") or threads))
+        for s in sessions
+    ]  # fmt: skip
+    first = spans[0][2] if spans else threads
+
+    def threads_at(step: int) -> int:
+        for lo, hi, n in spans:
+            if lo < step <= hi:
+                return n
+        return first
+
     out: list[CurvePoint] = []
     done = 0.0  # seconds of the sessions before the current one
-    prev = None
-    for h in history:
+    core = 0.0  # core-seconds up to the previous validation
+    prev = 0.0  # time_s of the previous validation in the current session
+    for i, h in enumerate(history):
         t = float(h.get("time_s", 0.0))
-        if prev is not None and t < prev:
+        if i and t < prev:  # a resumed session: its clock restarts at 0
             done += prev
+            prev = 0.0
+        core += (t - prev) * threads_at(int(h["step"]))
         prev = t
         train = h.get("train_mpjpe_mm")
         out.append(
@@ -166,6 +195,7 @@ def elapsed_curve(history: list[Record] | tuple[Record, ...]) -> list[CurvePoint
                 hours=(done + t) / 3600.0,
                 val_mm=float(h["val_mpjpe_mm"]),
                 train_mm=None if train is None else float(train),
+                core_hours=core / 3600.0,
             )
         )
     return out

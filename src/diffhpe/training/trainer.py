@@ -143,6 +143,7 @@ class Trainer:
         total = accumulate_gradients(
             self.model, self.net, batch, self.cfg.train.micro_batch, self.gen,
             self.schedule if self.diffusion else None, self.cfg.diffusion.prediction,
+            self.cfg.diffusion.pose_scale,
         )  # fmt: skip
         if self.cfg.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.params, self.cfg.train.grad_clip)
