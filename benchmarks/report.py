@@ -215,8 +215,11 @@ def train_section(doc: dict[str, Any]) -> list[str]:
 
 def width_section(doc: dict[str, Any]) -> list[str]:
     widths = sorted({r["width"] for r in doc["rows"]})
+    models = ", ".join(dict.fromkeys(r["model"] for r in doc["rows"]))
     title = (
-        "Training by width" if len(widths) > 1 else f"Training at width {widths[0]}: micro-batches"
+        "Training by width"
+        if len(widths) > 1
+        else f"Training at width {widths[0]} ({models}): micro-batches"
     )
     lines = [f"## {title}: `Trainer.train_step` (issue #16)", ""] + provenance(doc)
     lines += [
@@ -272,17 +275,15 @@ def loaded_section(doc: dict[str, Any]) -> list[str]:
 
 
 def width_targets(docs: list[dict[str, Any]], add: Any) -> None:
-    """Issue #16: paper-size steps at >= 40% of the peak, <= 4 GB at batch 256, from the
-    latest measurement that has the paper's width."""
-    paper = [
-        d for d in docs
-        if d["benchmark"] == "train_width" and any(r["width"] == PAPER_WIDTH for r in d["rows"])
-    ]  # fmt: skip
-    for d in sorted(paper, key=lambda d: d["date"])[-1:]:
-        for model in ("mixste", "wrapper"):
+    """Issue #16: paper-size steps at >= 40% of the peak, <= 4 GB at batch 256, for each
+    model from the latest measurement that has it at the paper's width."""
+    widths = sorted((d for d in docs if d["benchmark"] == "train_width"), key=lambda d: d["date"])
+    for model in ("mixste", "wrapper"):
+        for d in [
+            d for d in widths
+            if any(r["model"] == model and r["width"] == PAPER_WIDTH for r in d["rows"])
+        ][-1:]:  # fmt: skip
             rows = [r for r in d["rows"] if r["model"] == model and r["width"] == PAPER_WIDTH]
-            if not rows:
-                continue
             best = max(rows, key=lambda r: r["peak_share"])
             add(
                 f"paper-size {model} training step: >= {100 * TARGET_PEAK_SHARE:.0f}% of the "
