@@ -18,9 +18,9 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 planned_steps() {  # planned_steps WIDTH: steps of 128 windows that fit the budget
   local probe=runs/size-probe-$1
   rm -rf "$probe"
-  diffhpe train mixste-open "model.mixste.dim=$1" train.max_steps=40 train.val_every=100000 \
-    train.train_eval_windows=0 "train.threads=$THREADS" "out_dir=$probe" --out "$probe" --quiet \
-    >/dev/null
+  diffhpe train mixste-open "model.mixste.dim=$1" train.max_steps=40 train.warmup_steps=0 \
+    train.val_every=100000 train.train_eval_windows=0 "train.threads=$THREADS" \
+    "out_dir=$probe" --out "$probe" --quiet >/dev/null
   python3 - "$probe/metrics.jsonl" "$BUDGET_H" "$THREADS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"windows_per_s"' in l]
@@ -47,6 +47,10 @@ sys.exit(json.load(open(sys.argv[1])).get("stop_reason") != "max_steps")' "$out/
     steps=$(python3 -c 'import json; print(json.load(open("'"$out"'/config.json"))["train"]["max_steps"])')
   else
     steps=$(planned_steps "$w")
+  fi
+  if ! [[ $steps =~ ^[0-9]+$ ]] || ((steps < 20)); then
+    echo "size_study: width $w: planned '$steps' steps; need >= 20 (raise BUDGET_H)" >&2
+    exit 1
   fi
   warm=$((steps / 20))
   echo "== size-$w: $(date -u +%H:%M:%S) $steps steps (warm-up $warm), budget $BUDGET_H core-h"
