@@ -30,6 +30,11 @@
 #        diffhpe ship runs/wrapper-open-interim --cameras 54138969
 #        python scripts/calibrate_uncertainty.py --cache /tmp/unc_cache3 \
 #          --report docs/uncertainty/report.json
+#  11: the same, one thread (MIN=150 THREADS=1) beside the pose-scale ablation
+#      (scripts/pose_scale_ablation.sh), stopped by SIGTERM at step 5332 for the sampler grids;
+#      MIN=36 THREADS=1 to step 5492; MIN=25 THREADS=2 to step 5899. Validation 59.8 mm at
+#      step 5000 (training 60.0); at step 5750 training 57.5, validation 60.7. Its step-4500
+#      best is kept in checkpoints/mixste-open-4500 (the ablation's backbone).
 # When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md),
 # then rerun scripts/calibrate_uncertainty.py and scripts/robustness.py for the new model.
 set -euo pipefail
