@@ -277,12 +277,14 @@ def loaded_section(doc: dict[str, Any]) -> list[str]:
 def width_targets(docs: list[dict[str, Any]], add: Any) -> None:
     """Issue #16: paper-size steps at >= 40% of the peak, <= 4 GB at batch 256, for each
     model from the latest measurement that has it at the paper's width."""
-    widths = sorted((d for d in docs if d["benchmark"] == "train_width"), key=lambda d: d["date"])
     for model in ("mixste", "wrapper"):
-        for d in [
-            d for d in widths
-            if any(r["model"] == model and r["width"] == PAPER_WIDTH for r in d["rows"])
-        ][-1:]:  # fmt: skip
+        with_model = [
+            d for d in docs
+            if d["benchmark"] == "train_width"
+            and any(r["model"] == model and r["width"] == PAPER_WIDTH for r in d["rows"])
+        ]  # fmt: skip
+        if with_model:
+            d = max(with_model, key=lambda d: d["date"])
             rows = [r for r in d["rows"] if r["model"] == model and r["width"] == PAPER_WIDTH]
             best = max(rows, key=lambda r: r["peak_share"])
             add(
