@@ -19,7 +19,16 @@ for run in "eps 0.3" "x0 0.3" "x0 1.0"; do
     train.max_steps=800 train.val_every=100 train.train_eval_windows=128 \
     data.val_max_windows=400 "train.threads=$THREADS" "out_dir=$out" --out "$out" --quiet
 done
-for run in eps-0.3 x0-0.3 x0-1.0; do
+# Session 12: the eps wrapper was still improving at step 800; 1600 more steps from its last
+# weights (fresh optimizer, warm-up 50, cosine from 3e-4), same backbone.
+out=runs/scale-eps-0.3-long
+[[ -f $out/train_state.json ]] || diffhpe train wrapper-open "model.backbone=$BACKBONE" \
+  model.denoiser.channels=32 diffusion.prediction=eps diffusion.pose_scale=0.3 \
+  train.init_from=runs/scale-eps-0.3/last.safetensors \
+  train.batch_size=64 train.micro_batch=0 train.lr=3e-4 train.warmup_steps=50 \
+  train.max_steps=1600 train.val_every=200 train.train_eval_windows=128 \
+  data.val_max_windows=400 "train.threads=$THREADS" "out_dir=$out" --out "$out" --quiet
+for run in eps-0.3 x0-0.3 x0-1.0 eps-0.3-long; do
   OMP_NUM_THREADS=$THREADS bash scripts/sampler_validation.sh runs/scale-$run/best.safetensors \
     "$BACKBONE" docs/pose_scale/$run
 done

@@ -94,3 +94,37 @@ def test_pose_scale_must_be_positive():
     with pytest.raises(ValueError, match="diffusion.pose_scale must be a finite number > 0"):
         load_config("tiny", ["diffusion.pose_scale=0"])
     assert load_config("tiny", ["diffusion.pose_scale=0.25"]).diffusion.pose_scale == 0.25
+
+
+@pytest.mark.parametrize("prediction", ["x0", "eps"])
+@pytest.mark.parametrize("scale", [1.0, 0.25])
+def test_denoising_profile_step_converts_to_metres(prediction, scale):
+    """An oracle exact in the diffusion space (x0 / scale) has zero eps and x0 error: a
+    step that noised metres (eps error) or returned x0 unscaled (x0 error) fails."""
+    from diffhpe.evaluation import one_step_errors
+
+    pose, t = _pose(3), 20
+    sched = make_schedule("cosine", 50)
+    eps = torch.randn(pose.shape, generator=torch.Generator().manual_seed(4))
+
+    class Exact(nn.Module):
+        """Outputs the true x0 or eps of the space poses are scaled into by ``space``."""
+
+        def __init__(self, space: float) -> None:
+            super().__init__()
+            self.space = space
+
+        def forward(self, x_t: Tensor, steps: Tensor, cond: Tensor) -> Tensor:
+            return pose / self.space if prediction == "x0" else eps
+
+    diff = DiffusionConfig(prediction=prediction, pose_scale=scale, clip_x0=None)
+    eps_err, x0_err, clipped = one_step_errors(Exact(scale), sched, diff, pose, pose, eps, t)
+    assert eps_err.shape == x0_err.shape == (B, T)
+    assert float(eps_err.max()) < 1e-8 and float(x0_err.max()) < 1e-5
+    torch.testing.assert_close(clipped, x0_err)
+    diff.clip_x0 = 0.6  # metres: the clipped error is what clipping the true pose costs
+    _, _, clipped = one_step_errors(Exact(scale), sched, diff, pose, pose, eps, t)
+    cut = pose.clamp(-0.6, 0.6)
+    want = ((cut - cut[..., :1, :]) - pose).norm(dim=-1).mean(-1)
+    torch.testing.assert_close(clipped, want, atol=1e-5, rtol=0)
+    assert float(want.max()) > 0.01

@@ -319,6 +319,38 @@ def write_summary(summary: dict[str, Any], path: str | Path) -> None:
 
 
 @torch.inference_mode()
+def one_step_errors(
+    model: torch.nn.Module,
+    schedule: Any,
+    diff: Any,
+    x0: torch.Tensor,
+    cond: torch.Tensor,
+    eps: torch.Tensor,
+    t: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Errors of one denoising step from ground truth ``x0`` (B, T, J, 3), metres.
+
+    The diffusion space is ``x0 / diff.pose_scale``: it is noised there by eq. (3) with
+    ``eps`` (B, T, J, 3) at step index ``t``, the model's output turned into eps_hat, and
+    x0_hat (eq. 4 inverted) scaled back to metres. Returns three (B, T) tensors: the eps
+    squared error (eq. 7) per frame, the root-relative x0 error (m) per frame, and the same
+    after clipping x0_hat to ``diff.clip_x0`` metres (unclipped when it is unset).
+    """
+    from diffhpe.diffusion.schedule import add_noise, eps_from_output, predict_x0
+
+    scale, clip = diff.pose_scale, diff.clip_x0
+    steps = torch.full((x0.shape[0],), t, dtype=torch.long, device=x0.device)
+    x_t = add_noise(schedule, x0 / scale, eps, t)
+    eps_hat = eps_from_output(schedule, model(x_t, steps, cond), x_t, t, diff.prediction)
+    x0_hat = predict_x0(schedule, x_t, eps_hat, t) * scale
+    eps_err = ((eps_hat - eps) ** 2).mean(dim=(-1, -2))
+    x0_errs = []
+    for x in (x0_hat, x0_hat.clamp(-clip, clip) if clip else x0_hat):
+        x = x - x[..., :1, :]
+        x0_errs.append((x - x0).norm(dim=-1).mean(-1))
+    return eps_err, x0_errs[0], x0_errs[1]
+
+
 def denoising_profile(
     checkpoint: str | Path, steps: list[int], opts: EvalOptions, progress: bool = True
 ) -> dict[str, Any]:
@@ -336,7 +368,6 @@ def denoising_profile(
     "frames", "seconds", ...}``.
     """
     from diffhpe.diffusion import make_schedule
-    from diffhpe.diffusion.schedule import add_noise, eps_from_output, predict_x0
 
     t0 = time.time()
     device = torch.device(opts.device)
@@ -348,7 +379,6 @@ def denoising_profile(
     if bad:
         raise ValueError(f"denoising_profile: steps {bad} outside 0..{schedule.num_steps - 1}")
     _, windows = eval_windows(cfg, opts)
-    clip, scale = cfg.diffusion.clip_x0, cfg.diffusion.pose_scale
     gen = torch.Generator().manual_seed(opts.seed)
     sums = {t: [0.0, 0.0, 0.0, 0.0] for t in steps}  # eps sq err, x0 err, clipped err, count
     limit = opts.max_windows or len(windows)
@@ -364,15 +394,10 @@ def denoising_profile(
         frames += int(mask.sum())
         for t in steps:
             eps = torch.randn(x0.shape, generator=gen).to(device)
-            x_t = add_noise(schedule, x0 / scale, eps, t)
-            out = model(x_t, torch.full((n,), t, dtype=torch.long, device=device), cond)
-            eps_hat = eps_from_output(schedule, out, x_t, t, cfg.diffusion.prediction)
-            x0_hat = predict_x0(schedule, x_t, eps_hat, t) * scale
+            errs = one_step_errors(model, schedule, cfg.diffusion, x0, cond, eps, t)
             s = sums[t]
-            s[0] += float((((eps_hat - eps) ** 2).mean(dim=(-1, -2)) * mask).sum())
-            for k, x in ((1, x0_hat), (2, x0_hat.clamp(-clip, clip) if clip else x0_hat)):
-                x = x - x[..., :1, :]
-                s[k] += float(((x - x0).norm(dim=-1).mean(-1) * mask).sum())
+            for k, e in enumerate(errs):
+                s[k] += float((e * mask).sum())
             s[3] += float(mask.sum())
         bar.update(n)
     bar.close()
@@ -392,7 +417,7 @@ def denoising_profile(
         "split": opts.split,
         "cameras": opts.cameras,
         "stride": opts.stride,
-        "clip_x0": clip,
+        "clip_x0": cfg.diffusion.clip_x0,
         "seed": opts.seed,
         "frames": frames,
         "windows": seen,
