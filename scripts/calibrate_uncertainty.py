@@ -9,8 +9,8 @@ output) when they do not match. Numbers: docs/UNCERTAINTY.md.
         --cache /tmp/unc_cache --report docs/results/uncertainty.json
 
 What it does (every sequence lifted whole by :class:`diffhpe.lifting.Lifter`, the way
-``diffhpe lift`` does, camera 54138969 of ``data/open``, H = 5 and the model's default
-sampler):
+``diffhpe lift`` does, camera 54138969 of ``data/open``, with the model's default sampler
+and its H):
 
 1. Validation split (a strided subset: the first ``--segment`` frames of every
    ``--every``), detected and exact 2D, each clean and with ``--occlusion`` masks

@@ -21,6 +21,9 @@ ev s2-k1 "$wrapper" --start-step 2 --steps 1
 ev s10-k4 "$wrapper" --start-step 10 --steps 4
 ev s20-k4 "$wrapper" --start-step 20 --steps 4
 ev median "$wrapper" --aggregation median
+ev h50 "$wrapper" -H 50                                   # session 12: more hypotheses
+ev s2-k1-h20 "$wrapper" --start-step 2 --steps 1 -H 20
+ev s10-k2-h20 "$wrapper" --start-step 10 --steps 2 -H 20
 python3 - "$out" <<'PY'
 import json, sys
 from pathlib import Path

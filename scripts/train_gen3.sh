@@ -5,7 +5,8 @@
 # (commit that folder) whenever it stops. A run is done when it reaches its max_steps.
 #   1. data: data/open (Human3.6M cameras) and data/open-virtual (4 drawn cameras per clip)
 #   2. mixste-open: 4 x 128 MixSTE, warm-up + cosine over 8000 steps of 128 windows
-#   3. wrapper-open: the graph denoiser on mixste-open's best checkpoint, 4000 steps
+#   3. wrapper-open: the eps graph denoiser (poses / 0.3 m) on mixste-open's best checkpoint,
+#      1600 steps of 64 windows from the interim-2 wrapper's weights
 # Each call trains for at most MIN minutes (default 120) per run, then stops cleanly.
 # Runs unchanged on a GPU (train.device=auto picks CUDA), e.g. MIN=25 bash scripts/train_gen3.sh
 #
@@ -35,6 +36,19 @@
 #      MIN=36 THREADS=1 to step 5492; MIN=25 THREADS=2 to step 5899. Validation 59.8 mm at
 #      step 5000 (training 60.0); at step 5750 training 57.5, validation 60.7. Its step-4500
 #      best is kept in checkpoints/mixste-open-4500 (the ablation's backbone).
+#  12: the same, MIN=170 THREADS=1 beside the longer eps run (scripts/pose_scale_ablation.sh)
+#      and an interim wrapper, stopped by SIGTERM at step 7019 for the ship's evaluations;
+#      validation 58.7 mm at step 6500, 57.4 at step 7000. Its step-6500 best was copied to
+#      runs/mixste-open-6500 and the interim-2 wrapper trained on it and shipped:
+#        diffhpe train wrapper-open model.backbone=runs/mixste-open-6500/best.safetensors \
+#          train.init_from=runs/scale-eps-0.3-long/best.safetensors train.max_steps=800 \
+#          train.threads=1 out_dir=runs/wrapper-open-6500 --out runs/wrapper-open-6500
+#        bash scripts/sampler_validation.sh runs/wrapper-open-6500/best.safetensors \
+#          runs/mixste-open-6500/best.safetensors docs/pose_scale/gen3-6500
+#        diffhpe ship runs/wrapper-open-6500 --cameras 54138969
+#        python scripts/calibrate_uncertainty.py --cache /tmp/unc_cache4 \
+#          --report docs/uncertainty/report.json
+#      The final wrapper-open starts from that wrapper's weights (checkpoints/wrapper-open-6500).
 # When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md),
 # then rerun scripts/calibrate_uncertainty.py and scripts/robustness.py for the new model.
 set -euo pipefail
@@ -79,7 +93,7 @@ run() {  # run NAME PRESET [overrides...]
 
 run mixste-open mixste-open
 if reached_max runs/mixste-open; then
-  run wrapper-open wrapper-open
+  run wrapper-open wrapper-open train.init_from=checkpoints/wrapper-open-6500/best.safetensors
 else
   echo "== wrapper-open: waits for mixste-open to reach its max_steps"
 fi

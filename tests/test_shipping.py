@@ -43,6 +43,8 @@ def test_ship_writes_weights_and_a_measured_card(wrapper_run, tmp_path):
     mpjpe = info["test"]["metrics_mm"]["mpjpe"]["frame_weighted"]
     assert f"{mpjpe:.1f}" in card and "CC BY-SA 3.0" in card and "mocap.cs.cmu.edu" in card
     assert info["test_mixste"] is not None and "its MixSTE" in card
+    two_d = {"det": "detected 2D", "gt": "exact 2D"}[info["test"]["data"]["detector"]]
+    assert f"cameras: all four, {two_d}, no occlusion" in card  # which 2D the table used
     assert (
         json.loads((out / "MODEL_CARD.json").read_text())["sample"]["bound_mm"]
         >= info["sample"]["mpjpe_mm"]

@@ -32,6 +32,7 @@ from diffhpe.training.state import run_state
 MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_BOUND_MARGIN = 1.25  # the card's bound on the sample: 25% above the measured MPJPE
 CARD_METRICS = ("mpjpe", "p_mpjpe", "symmetry_gap", "segment_std")  # the card's test table
+TWO_D = {"det": "detected 2D", "gt": "exact 2D"}  # the 2D a card's test row was given
 
 
 def _train_info(run_dir: Path) -> dict[str, Any]:
@@ -250,7 +251,8 @@ def model_card(info: dict[str, Any]) -> str:
     lines += [
         "",
         f"## Test split ({s['frames']} frames, cameras: {', '.join(s['data']['cameras'] or ['all four'])}, "
-        f"no occlusion, seed {s['seed']})",
+        f"{TWO_D.get(s['data']['detector'], s['data']['detector'] + ' 2D')}, no occlusion, "
+        f"seed {s['seed']})",
         "",
         "Frame-weighted, mm:",
         "",
