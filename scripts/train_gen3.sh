@@ -38,7 +38,8 @@
 #      best is kept in checkpoints/mixste-open-4500 (the ablation's backbone).
 #  12: the same, MIN=170 THREADS=1 beside the longer eps run (scripts/pose_scale_ablation.sh)
 #      and an interim wrapper, stopped by SIGTERM at step 7019 for the ship's evaluations;
-#      validation 58.7 mm at step 6500, 57.4 at step 7000. Its step-6500 best was copied to
+#      validation 58.7 mm at step 6500, 57.4 at step 7000; then MIN=8 THREADS=2 to step 7097.
+#      Its step-6500 best was copied to
 #      runs/mixste-open-6500 and the interim-2 wrapper trained on it and shipped:
 #        diffhpe train wrapper-open model.backbone=runs/mixste-open-6500/best.safetensors \
 #          train.init_from=runs/scale-eps-0.3-long/best.safetensors train.max_steps=800 \
