@@ -7,7 +7,10 @@
 #   2. mixste-open: 4 x 128 MixSTE, warm-up + cosine over 8000 steps of 128 windows
 #   3. wrapper-open: the eps graph denoiser (poses / 0.3 m) on mixste-open's best checkpoint,
 #      1600 steps of 64 windows from the interim-2 wrapper's weights
+#   4. diffhpe2d-open: the graph denoiser on the 2D alone (paper Table 2), 4000 steps of 128;
+#      it needs no MixSTE, so it may train beside 2-3 (STAGES=diffhpe2d in a second call)
 # Each call trains for at most MIN minutes (default 120) per run, then stops cleanly.
+# STAGES (default "mixste wrapper diffhpe2d") picks the runs this call may train, in order.
 # Runs unchanged on a GPU (train.device=auto picks CUDA), e.g. MIN=25 bash scripts/train_gen3.sh
 #
 # Sessions:
@@ -50,6 +53,8 @@
 #        python scripts/calibrate_uncertainty.py --cache /tmp/unc_cache4 \
 #          --report docs/uncertainty/report.json
 #      The final wrapper-open starts from that wrapper's weights (checkpoints/wrapper-open-6500).
+#  13: mixste-open, MIN=170 THREADS=2 alone (22 windows/s: slower than session 9's 41 on the
+#      same command), steps 7097 -> 8000; then wrapper-open in the same call.
 # When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md),
 # then rerun scripts/calibrate_uncertainty.py and scripts/robustness.py for the new model.
 set -euo pipefail
@@ -92,9 +97,19 @@ run() {  # run NAME PRESET [overrides...]
   return $rc
 }
 
-run mixste-open mixste-open
-if reached_max runs/mixste-open; then
-  run wrapper-open wrapper-open train.init_from=checkpoints/wrapper-open-6500/best.safetensors
-else
-  echo "== wrapper-open: waits for mixste-open to reach its max_steps"
-fi
+STAGES=${STAGES:-mixste wrapper diffhpe2d}
+for stage in $STAGES; do
+  case $stage in
+    mixste) run mixste-open mixste-open ;;
+    wrapper)
+      if reached_max runs/mixste-open; then
+        run wrapper-open wrapper-open \
+          train.init_from=checkpoints/wrapper-open-6500/best.safetensors
+      else
+        echo "== wrapper-open: waits for mixste-open to reach its max_steps"
+      fi ;;
+    diffhpe2d) run diffhpe2d-open diffhpe2d-open ;;
+    *) echo "unknown stage '$stage' in STAGES (expected mixste, wrapper, diffhpe2d)" >&2
+       exit 2 ;;
+  esac
+done

@@ -396,8 +396,11 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
         "hypotheses": 2,
         "sampler": {"sampler": "ddim", "steps": 2},
         "subset": {"cameras": ["54138969"]},
+        "note": "Occlusion runs: generation 2.",
     }
+    m["table2"]["note"] = "Table 2 runs: generation 3."
     m["sampling"] = {
+        "note": "Sampling run: the shipped wrapper.",
         "checkpoint": str(ckpts["wrapper"]),
         "mixste": str(ckpts["mixste"]),
         "shipped": "ddim2-from-backbone3",
@@ -433,6 +436,11 @@ def test_matrices_draw_heatmaps_and_sampling_grid(tiny_benchmark, ckpts, tmp_pat
     assert robust["verdict"] == ("reproduces" if share > 0.5 else "does not reproduce")
     # The mislabelled checkpoints are flagged (trained without occlusion, listed for one).
     assert "(listed for `consecutive_frames`) was trained with occlusion `none`" in page
+    # Each section's manifest note is printed in that section (the occlusion one in 2 and 3).
+    assert "Table 2 runs: generation 3." in _section(page, "## 1.", "## 2.")
+    assert "Occlusion runs: generation 2." in _section(page, "## 2.", "## 3.")
+    assert "Occlusion runs: generation 2." in _section(page, "## 3.", "## 4.")
+    assert page.count("Sampling run: the shipped wrapper.") == 1
     # Sampling: H x sampler grid with measured frames/s.
     sampling = _section(page, "## 4.", "## 7.")
     assert "| Sampler | H=1 | H=2 |" in sampling and "| ddim1 |" in sampling

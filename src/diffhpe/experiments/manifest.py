@@ -53,6 +53,7 @@ class Table2Manifest:
     hypotheses: int | None = None
     sampler: SamplingOverride = field(default_factory=SamplingOverride)
     subset: Subset = field(default_factory=Subset)  # default: every test frame, all cameras
+    note: str = ""  # which runs these are (generation, training), printed under the heading
 
 
 @dataclass
@@ -67,6 +68,7 @@ class OcclusionManifest:
     subset: Subset = field(default_factory=Subset)
     hypotheses: int | None = None
     sampler: SamplingOverride = field(default_factory=SamplingOverride)
+    note: str = ""  # which runs these are, printed in sections 2 and 3
 
 
 @dataclass
@@ -81,6 +83,7 @@ class SamplingManifest:
     only: dict[str, tuple[int, ...]] = field(default_factory=dict)
     mixste: str | None = None  # the checkpoint's MixSTE, shown as the reference line
     shipped: str | None = None  # label of the shipped default sampler, compared with MixSTE
+    note: str = ""  # which run this is, printed under the heading
 
     def runs(self, smp: SamplingOverride, h: int) -> bool:
         """Whether the grid cell (sampler, H) is evaluated."""
@@ -200,13 +203,14 @@ def _parse_hypotheses(value: Any, where: str) -> int | None:
 
 
 def _parse_table2(value: Any, where: str) -> Table2Manifest:
-    d = _mapping(value, where, (*TABLE2_MODELS, "hypotheses", "sampler", "subset"))
+    d = _mapping(value, where, (*TABLE2_MODELS, "hypotheses", "sampler", "subset", "note"))
     paths = {k: d[k] for k in TABLE2_MODELS if k in d}
     return Table2Manifest(
         checkpoints=_parse_paths(paths, where, TABLE2_MODELS),
         hypotheses=_parse_hypotheses(d.get("hypotheses"), f"{where}.hypotheses"),
         sampler=_parse_sampler(d.get("sampler"), f"{where}.sampler"),
         subset=_parse_subset(d.get("subset"), f"{where}.subset"),
+        note=_note(d, where),
     )
 
 
@@ -214,7 +218,16 @@ def _parse_occlusion(value: Any, where: str) -> OcclusionManifest:
     d = _mapping(
         value,
         where,
-        ("patterns", "mixste", "wrapper", "wrapper_on_vanilla", "subset", "hypotheses", "sampler"),
+        (
+            "patterns",
+            "mixste",
+            "wrapper",
+            "wrapper_on_vanilla",
+            "subset",
+            "hypotheses",
+            "sampler",
+            "note",
+        ),
     )
     patterns = d.get("patterns", list(PATTERNS))
     if not isinstance(patterns, list) or not patterns:
@@ -239,12 +252,15 @@ def _parse_occlusion(value: Any, where: str) -> OcclusionManifest:
         subset=_parse_subset(d.get("subset"), f"{where}.subset"),
         hypotheses=_parse_hypotheses(d.get("hypotheses"), f"{where}.hypotheses"),
         sampler=_parse_sampler(d.get("sampler"), f"{where}.sampler"),
+        note=_note(d, where),
     )
 
 
 def _parse_sampling(value: Any, where: str) -> SamplingManifest:
     d = _mapping(
-        value, where, ("checkpoint", "mixste", "shipped", "hypotheses", "samplers", "subset")
+        value,
+        where,
+        ("checkpoint", "mixste", "shipped", "hypotheses", "samplers", "subset", "note"),
     )
     hyps = d.get("hypotheses", [1])
     if not isinstance(hyps, list) or not hyps:
@@ -277,6 +293,7 @@ def _parse_sampling(value: Any, where: str) -> SamplingManifest:
         only=only,
         mixste=None if d.get("mixste") is None else _str(d["mixste"], f"{where}.mixste"),
         shipped=_shipped_label(d.get("shipped"), [p.label() for p in parsed], where),
+        note=_note(d, where),
     )
 
 
@@ -314,8 +331,13 @@ def _parse_learning(value: Any, where: str) -> LearningManifest:
         )
     return LearningManifest(
         runs={str(k): _str(v, f"{where}.runs.{k}") for k, v in runs.items()},
-        note=_str(d.get("note", ""), f"{where}.note") if d.get("note") else "",
+        note=_note(d, where),
     )
+
+
+def _note(d: dict[str, Any], where: str) -> str:
+    """A section's optional ``note`` (free text for the page), ``""`` when absent."""
+    return _str(d["note"], f"{where}.note").strip() if d.get("note") else ""
 
 
 def _parse_reference(value: Any, where: str) -> dict[str, Any]:

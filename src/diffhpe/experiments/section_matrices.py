@@ -51,7 +51,8 @@ def render(
     cells, missing = mx.cells, mx.missing
     lines += [
         f"Rows: training occlusion; columns: test occlusion. Test subset: {occ.subset.describe()}. "
-        "Difference = MixSTE - DiffHPE-Wrapper (positive favours the wrapper).",
+        "Difference = MixSTE - DiffHPE-Wrapper (positive favours the wrapper)."
+        + (f" {occ.note}" if occ.note else ""),
         "",
     ]
     lines += [f"- {x}" for x in sorted(set(missing))] + ([""] if missing else [])

@@ -67,7 +67,11 @@ def render(m: Manifest, got: Sampling | None, command: str, bench: dict[str, Any
     path, missing = got.path, got.missing
     if path is None:
         return lines + [f"- {x}" for x in missing] + [""]
-    lines += [f"`{path}` on the test subset ({s.subset.describe()}), no occlusion.", ""]
+    lines += [
+        f"`{path}` on the test subset ({s.subset.describe()}), no occlusion."
+        + (f" {s.note}" if s.note else ""),
+        "",
+    ]
     lines += [
         "Labels: `ddim10-eta1-clip1-from-noise` is DDIM with 10 steps, eta 1, x0 clipped to "
         "1 m, from pure noise (the paper's start); `-from-backbone5` starts instead from the "

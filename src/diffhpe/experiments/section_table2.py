@@ -50,6 +50,7 @@ def render(m: Manifest, t2: Table2 | None, command: str, bench: dict[str, Any]) 
     lines.append(
         f"Frame-weighted means over the `{m.eval.split}` split (mm), no occlusion. The paper's "
         "Human3.6M figures are shown beside ours for reference only: the data differ."
+        + (f" {m.table2.note}" if m.table2 is not None and m.table2.note else "")
     )
     lines.append("")
     specs = [metric_spec(k) for k in TABLE2_METRICS]

@@ -59,7 +59,8 @@ def render(m: Manifest, t4: Table4 | None, command: str, bench: dict[str, Any]) 
     spec = metric_spec(TABLE4_METRIC)
     lines += [
         f"{spec.heading} under each test occlusion pattern, with the training pattern equal to it; {vanilla}. "
-        f"Test subset: {occ.subset.describe()}. Paper values (Human3.6M) in brackets, for reference only.",
+        f"Test subset: {occ.subset.describe()}. Paper values (Human3.6M) in brackets, for reference only."
+        + (f" {occ.note}" if occ.note else ""),
         "",
     ]
     ref = m.paper_reference["table4"]
