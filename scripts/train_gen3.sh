@@ -53,8 +53,11 @@
 #        python scripts/calibrate_uncertainty.py --cache /tmp/unc_cache4 \
 #          --report docs/uncertainty/report.json
 #      The final wrapper-open starts from that wrapper's weights (checkpoints/wrapper-open-6500).
-#  13: mixste-open, MIN=170 THREADS=2 alone (22 windows/s: slower than session 9's 41 on the
-#      same command), steps 7097 -> 8000; then wrapper-open in the same call.
+#  13: mixste-open, MIN=170 THREADS=2 (22 windows/s alone on this session's Xeon, ~16 beside
+#      DiffHPE-2D), steps 7097 -> 8000 (done: best validation 57.28 mm at step 7500, training
+#      54.5 < validation 57.7 at step 8000); then wrapper-open in the same call, stopped by
+#      SIGTERM for the session's end. Beside them, from 20:37, one thread at nice 15:
+#        STAGES=diffhpe2d MIN=170 THREADS=1 nice -n 15 bash scripts/train_gen3.sh
 # When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md),
 # then rerun scripts/calibrate_uncertainty.py and scripts/robustness.py for the new model.
 set -euo pipefail
