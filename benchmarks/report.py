@@ -22,6 +22,7 @@ from common import REPO, RESULTS
 from diffhpe.markdown import md_table, num
 
 TARGET_FPS = 30.0  # frames/s, shipped wrapper, default sampler, H = 5, 2 cores
+TARGET_H = 5  # issue #6's H; a default with more hypotheses is judged by its sampler at H = 5
 TARGET_MPJPE_REL = 0.01  # default sampler within 1% of the paper setting's MPJPE
 TARGET_SPEEDUP = 20.0  # vs the paper setting run the authors' way
 TARGET_LONG_BYTES = 2e9  # 30,000-frame lift peak memory
@@ -89,6 +90,21 @@ def _by_setting(doc: dict[str, Any]) -> dict[str, dict[int, dict]]:
     for r in doc["rows"]:
         out.setdefault(r["setting"], {})[r["batch"]] = r
     return out
+
+
+def _same_sampler_at(
+    per: dict[str, dict[int, dict]], ref: dict[str, Any], h: int
+) -> dict[str, Any] | None:
+    """The fastest row sampling like ``ref`` (sampler, steps, eta, clip, start) with H = h:
+    ``ref`` itself when it has that H, else e.g. ``ddim-2-5-from5`` for an H = 50 default."""
+    keys = ("sampler", "steps", "eta", "clip_x0", "init", "start_step")
+    rows = [
+        r
+        for by_batch in per.values()
+        for r in by_batch.values()
+        if r["hypotheses"] == h and all(r[k] == ref[k] for k in keys)
+    ]
+    return max(rows, key=lambda r: r["frames_per_s"]) if rows else None
 
 
 def speedup_vs_authors(doc: dict[str, Any], setting: str) -> tuple[float, int] | None:
@@ -327,14 +343,29 @@ def targets(docs: list[dict[str, Any]]) -> list[str]:
         src = f"`{d['_file']}`"
         if "default" in per:
             best = max(per["default"].values(), key=lambda r: r["frames_per_s"])
-            ok = best["hypotheses"] == 5 and best["frames_per_s"] >= TARGET_FPS
-            add(
-                f"shipped wrapper, default sampler, H = 5: >= {TARGET_FPS:.0f} frames/s",
-                f"{best['frames_per_s']:,.1f} frames/s at batch {best['batch']} "
-                f"({best['sampler']}, {best['steps']} steps, H = {best['hypotheses']})",
-                ok,
-                src,
-            )
+            at5 = _same_sampler_at(per, best, TARGET_H)
+            name = f"shipped wrapper, default sampler, H = {TARGET_H}: >= {TARGET_FPS:.0f} frames/s"
+            if at5 is None:
+                add(
+                    name, f"not measured (the default samples H = {best['hypotheses']})", False, src
+                )
+            else:
+                add(
+                    name,
+                    f"{at5['frames_per_s']:,.1f} frames/s at batch {at5['batch']} "
+                    f"({at5['sampler']}, {at5['steps']} steps, H = {at5['hypotheses']}"
+                    + ("" if at5 is best else f", setting `{at5['setting']}`")
+                    + ")",
+                    at5["frames_per_s"] >= TARGET_FPS,
+                    src,
+                )
+            if best["hypotheses"] != TARGET_H:
+                add(
+                    f"(context, not a target) shipped default at its own H = {best['hypotheses']}",
+                    f"{best['frames_per_s']:,.1f} frames/s at batch {best['batch']}",
+                    None,
+                    src,
+                )
         sp = speedup_vs_authors(d, "default")
         if sp:
             add(

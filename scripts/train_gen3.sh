@@ -58,6 +58,11 @@
 #      54.5 < validation 57.7 at step 8000); then wrapper-open in the same call, stopped by
 #      SIGTERM for the session's end. Beside them, from 20:37, one thread at nice 15:
 #        STAGES=diffhpe2d MIN=170 THREADS=1 nice -n 15 bash scripts/train_gen3.sh
+#  14: on a fresh machine (data rebuilt by the script, runs/ restored from checkpoints/),
+#      STAGES=wrapper MIN=100 THREADS=2 beside STAGES=diffhpe2d MIN=100 THREADS=1 at nice 15:
+#      wrapper-open steps 1072 -> 1600 (done: best validation 56.66 mm at step 1600, its
+#      MixSTE 57.28; training 54.8), diffhpe2d-open steps 3318 -> 4000 (done: best 77.70 mm
+#      at step 3500).
 # When both are done: diffhpe ship runs/wrapper-open --cameras 54138969 (see docs/RESULTS.md),
 # then rerun scripts/calibrate_uncertainty.py and scripts/robustness.py for the new model.
 set -euo pipefail
