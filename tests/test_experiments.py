@@ -559,8 +559,16 @@ def test_shipped_manifest_matches_the_paper():
     ]  # fmt: skip
     warm = m.sampling.samplers[6]  # the shipped default
     assert (warm.init, warm.start_step, warm.steps) == ("backbone", 5, 2)
-    assert m.sampling.mixste == "runs/mixste-occ-mix/best.safetensors"
-    assert m.sampling.shipped == warm.label()
+    # The page's Table 2 and sampling study run on the shipped generation-3 pair.
+    assert (
+        m.sampling.mixste == m.table2.checkpoints["mixste"] == "runs/mixste-open/best.safetensors"
+    )
+    assert (
+        m.sampling.checkpoint
+        == m.table2.checkpoints["wrapper"]
+        == "runs/wrapper-open/best.safetensors"
+    )
+    assert m.sampling.shipped == warm.label() and m.sampling.runs(warm, 50)  # shipped H = 50
     paper_setting = m.sampling.samplers[0]
     assert (paper_setting.sampler, paper_setting.clip_x0, paper_setting.init) == (
         "ddpm",
@@ -572,6 +580,7 @@ def test_shipped_manifest_matches_the_paper():
     reproj = m.sampling.samplers[-1]  # issue 19: the aggregations at H = 5 and 20
     assert reproj.aggregation == "reproj" and m.sampling.runs(reproj, 20)
     assert not m.sampling.runs(reproj, 1)
+    assert not m.sampling.runs(m.sampling.samplers[2], 50)  # from noise: H <= 20 only
 
 
 def test_training_time_sums_resumed_sessions():
@@ -695,6 +704,32 @@ def test_shipped_vs_mixste_lines_follow_the_numbers():
     cells[(warm.label(), 5)] = ev(99.0, 16.0)
     text = "\n".join(experiments._shipped_vs_mixste(s, r))
     assert "It does not fall steadily" in text and "It falls" not in text
+
+
+def test_closest_setting_names_the_cell_nearest_to_beating_the_mixste():
+    from types import SimpleNamespace
+
+    def ev(mpjpe: float, gap: float, std: float) -> SimpleNamespace:
+        m = {"mpjpe": mpjpe, "symmetry_gap": gap, "segment_std": std}
+        return SimpleNamespace(summary={"metrics_mm": {k: {"frame_weighted": v}
+                                                        for k, v in m.items()}})  # fmt: skip
+
+    closest = experiments.section_sampling._closest_to_mixste
+    ref = ev(65.1, 20.5, 6.9)
+    cells = {
+        ("warm", 50): ev(65.2, 19.9, 6.4),  # 2 of 3: symmetry gap and segment std
+        ("reproj", 50): ev(64.9, 21.7, 7.1),  # 1 of 3, but the lowest MPJPE
+        ("noise", 5): ev(74.1, 25.8, 7.8),  # 0 of 3
+        ("noise", 50): None,  # not in the grid
+    }
+    text = "\n".join(closest(experiments.section_sampling.Sampling("c", cells, mixste=ref)))
+    assert "Closest setting in this grid: `warm` at H=50, better than its MixSTE on 2 of 3" in text
+    assert "(symmetry gap, segment std; MPJPE 65.2 vs 65.1 mm)" in text
+    assert "Lowest MPJPE: `reproj` at H=50, 64.9 mm." in text
+    cells[("warm", 50)] = ev(65.0, 19.0, 6.0)  # beats it on all three
+    text = "\n".join(closest(experiments.section_sampling.Sampling("c", cells, mixste=ref)))
+    assert "`warm` at H=50, better than its MixSTE on 3 of 3 (MPJPE, symmetry gap" in text
+    assert closest(experiments.section_sampling.Sampling("c", cells)) == []  # no MixSTE line
 
 
 def test_clip_zero_turns_clipping_off():
