@@ -577,8 +577,9 @@ def test_shipped_manifest_matches_the_paper():
     )
     assert m.sampling.runs(paper_setting, 5) and not m.sampling.runs(paper_setting, 20)
     assert m.sampling.runs(m.sampling.samplers[2], 20)
-    reproj = m.sampling.samplers[-1]  # issue 19: the aggregations at H = 5 and 20
+    reproj = m.sampling.samplers[-1]  # issue 19: the aggregations at H = 5, 20 and 50
     assert reproj.aggregation == "reproj" and m.sampling.runs(reproj, 20)
+    assert m.sampling.runs(reproj, 50)
     assert not m.sampling.runs(reproj, 1)
     assert not m.sampling.runs(m.sampling.samplers[2], 50)  # from noise: H <= 20 only
 
@@ -670,14 +671,15 @@ def test_cache_keys_of_results_cached_before_the_start_options_still_match():
     assert set(stored["experiment"]["cache_key"]["options"]) == set(old_key)
 
 
+def _summary(mpjpe: float, std: float, gap: float = 40.0) -> SimpleNamespace:
+    """A stand-in Evaluation with frame-weighted MPJPE, segment std and symmetry gap (mm)."""
+    m = {"mpjpe": mpjpe, "symmetry_gap": gap, "segment_std": std}
+    return SimpleNamespace(summary={"metrics_mm": {k: {"frame_weighted": v}
+                                                    for k, v in m.items()}})  # fmt: skip
+
+
 def test_shipped_vs_mixste_lines_follow_the_numbers():
-    from types import SimpleNamespace
-
-    def ev(mpjpe: float, std: float) -> SimpleNamespace:
-        m = {"mpjpe": mpjpe, "symmetry_gap": 40.0, "segment_std": std}
-        return SimpleNamespace(summary={"metrics_mm": {k: {"frame_weighted": v}
-                                                        for k, v in m.items()}})  # fmt: skip
-
+    ev = _summary
     warm = experiments.SamplerSetting(init="backbone", start_step=5)
     s = experiments.SamplingManifest("c", (1, 5), (warm,), shipped=warm.label())
     cells = {(warm.label(), 1): ev(120.0, 15.0), (warm.label(), 5): ev(99.0, 7.0)}
@@ -707,12 +709,8 @@ def test_shipped_vs_mixste_lines_follow_the_numbers():
 
 
 def test_closest_setting_names_the_cell_nearest_to_beating_the_mixste():
-    from types import SimpleNamespace
-
     def ev(mpjpe: float, gap: float, std: float) -> SimpleNamespace:
-        m = {"mpjpe": mpjpe, "symmetry_gap": gap, "segment_std": std}
-        return SimpleNamespace(summary={"metrics_mm": {k: {"frame_weighted": v}
-                                                        for k, v in m.items()}})  # fmt: skip
+        return _summary(mpjpe, std, gap)
 
     closest = experiments.section_sampling._closest_to_mixste
     ref = ev(65.1, 20.5, 6.9)

@@ -126,14 +126,14 @@ def _closest_to_mixste(got: Sampling) -> list[str]:
     if ref is None:
         return []
     specs = [metric_spec(k) for k in SHIPPED_METRICS]
+    refs = [metric(ref, sp.name) for sp in specs]
     mpjpe = metric_spec("mpjpe")
     scored: list[tuple[int, float, str, int, list[str]]] = []
     for (label, h), e in got.cells.items():
         vals = [metric(e, sp.name) for sp in specs]
         if e is None or not all(math.isfinite(v) for v in vals):
             continue
-        wins = [sp.in_text for sp, v in zip(specs, vals, strict=True)
-                if sp.better(v, metric(ref, sp.name))]  # fmt: skip
+        wins = [sp.in_text for sp, v, r in zip(specs, vals, refs, strict=True) if sp.better(v, r)]
         scored.append((len(wins), metric(e, mpjpe.name), label, h, wins))
     if not scored:
         return []
